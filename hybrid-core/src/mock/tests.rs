@@ -1,0 +1,2 @@
+//! Mock provider tests.
+use super::*;
