@@ -31,7 +31,7 @@ pub enum ReasonKind {
 
 impl fmt::Display for ReasonKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             ReasonKind::PlatformNever => "platform never",
             ReasonKind::DeploymentDependent => "deployment dependent",
             ReasonKind::NotImplemented => "not implemented",
@@ -195,12 +195,16 @@ impl Feature {
     /// needs `compute.servers`).
     pub fn prerequisites(self) -> &'static [Feature] {
         match self {
-            Feature::Power | Feature::Reboot | Feature::Resize | Feature::ServerTags | Feature::ServerMetadata => {
-                &[Feature::Servers]
-            }
+            Feature::Power
+            | Feature::Reboot
+            | Feature::Resize
+            | Feature::ServerTags
+            | Feature::ServerMetadata => &[Feature::Servers],
             Feature::Sdn => &[Feature::Networks],
             Feature::ExtendVolume | Feature::AttachVolume => &[Feature::Volumes],
-            Feature::ImageUpload | Feature::ImageImportUrl | Feature::ImageDownload => &[Feature::Images],
+            Feature::ImageUpload | Feature::ImageImportUrl | Feature::ImageDownload => {
+                &[Feature::Images]
+            }
             _ => &[],
         }
     }
@@ -208,7 +212,7 @@ impl Feature {
 
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.path())
+        f.pad(self.path())
     }
 }
 
@@ -358,7 +362,10 @@ mod tests {
             assert!(seen.insert(f.path()), "duplicate path {}", f.path());
             assert!(caps.supports(*f));
             *caps.get_mut(*f) = Capability::never(format!("no {f}"));
-            assert_eq!(caps.get(*f).reason.as_ref().unwrap().message, format!("no {f}"));
+            assert_eq!(
+                caps.get(*f).reason.as_ref().unwrap().message,
+                format!("no {f}")
+            );
         }
         assert_eq!(caps.unsupported().count(), Feature::ALL.len());
     }
@@ -383,7 +390,10 @@ mod tests {
         let v = serde_json::to_value(&caps).unwrap();
         assert_eq!(v["network"]["routers"]["supported"], false);
         assert_eq!(v["network"]["routers"]["reason"]["kind"], "platform_never");
-        assert_eq!(v["compute"]["servers"], serde_json::json!({"supported": true}));
+        assert_eq!(
+            v["compute"]["servers"],
+            serde_json::json!({"supported": true})
+        );
         let back: Capabilities = serde_json::from_value(v).unwrap();
         assert_eq!(back, caps);
     }

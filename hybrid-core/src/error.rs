@@ -110,7 +110,10 @@ impl ErrorKind {
     pub fn is_retryable_by_default(self) -> bool {
         matches!(
             self,
-            ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Transport | ErrorKind::Timeout
+            ErrorKind::RateLimited
+                | ErrorKind::Unavailable
+                | ErrorKind::Transport
+                | ErrorKind::Timeout
         )
     }
 
@@ -134,7 +137,7 @@ impl ErrorKind {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -444,8 +447,14 @@ mod tests {
     fn http_status_mapping() {
         assert_eq!(ErrorKind::from_http_status(200), None);
         assert_eq!(ErrorKind::from_http_status(404), Some(ErrorKind::NotFound));
-        assert_eq!(ErrorKind::from_http_status(429), Some(ErrorKind::RateLimited));
-        assert_eq!(ErrorKind::from_http_status(502), Some(ErrorKind::Unavailable));
+        assert_eq!(
+            ErrorKind::from_http_status(429),
+            Some(ErrorKind::RateLimited)
+        );
+        assert_eq!(
+            ErrorKind::from_http_status(502),
+            Some(ErrorKind::Unavailable)
+        );
         assert_eq!(ErrorKind::from_http_status(418), Some(ErrorKind::Other));
     }
 

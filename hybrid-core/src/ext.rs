@@ -26,7 +26,12 @@ fn one<T>(mut found: Vec<T>, what: &str, name: &str) -> Result<Option<T>> {
 }
 
 /// Polls `get` until `done` accepts the value, with backoff and a deadline.
-async fn wait_until<T, G, Fut>(what: String, opts: WaitOptions, mut get: G, done: impl Fn(&T) -> bool) -> Result<T>
+async fn wait_until<T, G, Fut>(
+    what: String,
+    opts: WaitOptions,
+    mut get: G,
+    done: impl Fn(&T) -> bool,
+) -> Result<T>
 where
     G: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -92,7 +97,12 @@ pub trait ComputeExt: Compute {
     ///
     /// # Errors
     /// `Timeout`; `OperationFailed` when it goes to `ERROR` instead; `get_server` errors.
-    async fn wait_for_server(&self, id: &ServerId, status: ServerStatus, timeout: Duration) -> Result<Server> {
+    async fn wait_for_server(
+        &self,
+        id: &ServerId,
+        status: ServerStatus,
+        timeout: Duration,
+    ) -> Result<Server> {
         let opts = WaitOptions {
             timeout,
             ..WaitOptions::default()
@@ -105,7 +115,10 @@ pub trait ComputeExt: Compute {
         )
         .await?;
         if s.status != status {
-            return Err(Error::new(ErrorKind::OperationFailed, format!("server {id} went to ERROR")));
+            return Err(Error::new(
+                ErrorKind::OperationFailed,
+                format!("server {id} went to ERROR"),
+            ));
         }
         Ok(s)
     }
@@ -128,17 +141,26 @@ pub trait ComputeExt: Compute {
     ///
     /// # Errors
     /// List errors.
-    async fn smallest_flavor(&self, vcpus: u32, ram_mib: u64, disk_gib: u64) -> Result<Option<Flavor>> {
+    async fn smallest_flavor(
+        &self,
+        vcpus: u32,
+        ram_mib: u64,
+        disk_gib: u64,
+    ) -> Result<Option<Flavor>> {
         let fits: Vec<Flavor> = self
             .list_flavors(ListOptions::new())
             .try_filter(|f| {
                 futures::future::ready(
-                    f.vcpus >= vcpus && f.ram_mib >= ram_mib && (f.disk_gib == 0 || f.disk_gib >= disk_gib),
+                    f.vcpus >= vcpus
+                        && f.ram_mib >= ram_mib
+                        && (f.disk_gib == 0 || f.disk_gib >= disk_gib),
                 )
             })
             .try_collect()
             .await?;
-        Ok(fits.into_iter().min_by_key(|f| (f.vcpus, f.ram_mib, f.disk_gib)))
+        Ok(fits
+            .into_iter()
+            .min_by_key(|f| (f.vcpus, f.ram_mib, f.disk_gib)))
     }
 }
 
@@ -196,7 +218,12 @@ pub trait StorageExt: Storage {
     ///
     /// # Errors
     /// `Timeout`; `OperationFailed` when it goes to `error` instead; `get_volume` errors.
-    async fn wait_for_volume(&self, id: &VolumeId, status: VolumeStatus, timeout: Duration) -> Result<Volume> {
+    async fn wait_for_volume(
+        &self,
+        id: &VolumeId,
+        status: VolumeStatus,
+        timeout: Duration,
+    ) -> Result<Volume> {
         let opts = WaitOptions {
             timeout,
             ..WaitOptions::default()
@@ -209,7 +236,10 @@ pub trait StorageExt: Storage {
         )
         .await?;
         if v.status != status {
-            return Err(Error::new(ErrorKind::OperationFailed, format!("volume {id} went to error")));
+            return Err(Error::new(
+                ErrorKind::OperationFailed,
+                format!("volume {id} went to error"),
+            ));
         }
         Ok(v)
     }

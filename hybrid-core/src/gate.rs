@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::operation::Operation;
 use crate::paging::{error_stream, ListOptions, Page, PageToken};
-use crate::provider::*;
 use crate::provider::Network;
+use crate::provider::*;
 
 /// Wraps `provider` in the capability gate (returns it unchanged if already gated).
 pub fn gate(provider: Arc<dyn Provider>) -> Arc<dyn Provider> {
@@ -121,9 +121,15 @@ use Feature as F;
 #[async_trait]
 impl Compute for Gated {
     fn list_servers(&self, o: ListOptions) -> ItemStream<Server> {
-        self.stream("list_servers", &[F::Servers], || self.inner.compute().list_servers(o))
+        self.stream("list_servers", &[F::Servers], || {
+            self.inner.compute().list_servers(o)
+        })
     }
-    async fn list_servers_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Server>> {
+    async fn list_servers_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Server>> {
         self.require("list_servers_page", &[F::Servers])?;
         self.inner.compute().list_servers_page(o, p).await
     }
@@ -156,9 +162,15 @@ impl Compute for Gated {
         self.inner.compute().resize_server(id, flavor).await
     }
     fn list_flavors(&self, o: ListOptions) -> ItemStream<Flavor> {
-        self.stream("list_flavors", &[F::Flavors], || self.inner.compute().list_flavors(o))
+        self.stream("list_flavors", &[F::Flavors], || {
+            self.inner.compute().list_flavors(o)
+        })
     }
-    async fn list_flavors_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Flavor>> {
+    async fn list_flavors_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Flavor>> {
         self.require("list_flavors_page", &[F::Flavors])?;
         self.inner.compute().list_flavors_page(o, p).await
     }
@@ -167,9 +179,15 @@ impl Compute for Gated {
         self.inner.compute().get_flavor(id).await
     }
     fn list_key_pairs(&self, o: ListOptions) -> ItemStream<KeyPair> {
-        self.stream("list_key_pairs", &[F::KeyPairs], || self.inner.compute().list_key_pairs(o))
+        self.stream("list_key_pairs", &[F::KeyPairs], || {
+            self.inner.compute().list_key_pairs(o)
+        })
     }
-    async fn list_key_pairs_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<KeyPair>> {
+    async fn list_key_pairs_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<KeyPair>> {
         self.require("list_key_pairs_page", &[F::KeyPairs])?;
         self.inner.compute().list_key_pairs_page(o, p).await
     }
@@ -210,7 +228,9 @@ impl Compute for Gated {
 #[async_trait]
 impl Network for Gated {
     fn list_networks(&self, o: ListOptions) -> ItemStream<crate::model::Network> {
-        self.stream("list_networks", &[F::Networks], || self.inner.network().list_networks(o))
+        self.stream("list_networks", &[F::Networks], || {
+            self.inner.network().list_networks(o)
+        })
     }
     async fn list_networks_page(
         &self,
@@ -224,7 +244,10 @@ impl Network for Gated {
         self.require("get_network", &[F::Networks])?;
         self.inner.network().get_network(id).await
     }
-    async fn create_network(&self, spec: &CreateNetwork) -> Result<Operation<crate::model::Network>> {
+    async fn create_network(
+        &self,
+        spec: &CreateNetwork,
+    ) -> Result<Operation<crate::model::Network>> {
         if spec.kind.needs_sdn() {
             self.require("create_network", &[F::Networks, F::Sdn])?;
         } else {
@@ -237,9 +260,15 @@ impl Network for Gated {
         self.inner.network().delete_network(id).await
     }
     fn list_subnets(&self, o: ListOptions) -> ItemStream<Subnet> {
-        self.stream("list_subnets", &[F::Subnets], || self.inner.network().list_subnets(o))
+        self.stream("list_subnets", &[F::Subnets], || {
+            self.inner.network().list_subnets(o)
+        })
     }
-    async fn list_subnets_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Subnet>> {
+    async fn list_subnets_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Subnet>> {
         self.require("list_subnets_page", &[F::Subnets])?;
         self.inner.network().list_subnets_page(o, p).await
     }
@@ -256,7 +285,9 @@ impl Network for Gated {
         self.inner.network().delete_subnet(id).await
     }
     fn list_ports(&self, o: ListOptions) -> ItemStream<Port> {
-        self.stream("list_ports", &[F::Ports], || self.inner.network().list_ports(o))
+        self.stream("list_ports", &[F::Ports], || {
+            self.inner.network().list_ports(o)
+        })
     }
     async fn list_ports_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Port>> {
         self.require("list_ports_page", &[F::Ports])?;
@@ -295,7 +326,10 @@ impl Network for Gated {
         self.require("get_security_group", &[F::SecurityGroups])?;
         self.inner.network().get_security_group(id).await
     }
-    async fn create_security_group(&self, spec: &CreateSecurityGroup) -> Result<Operation<SecurityGroup>> {
+    async fn create_security_group(
+        &self,
+        spec: &CreateSecurityGroup,
+    ) -> Result<Operation<SecurityGroup>> {
         self.require("create_security_group", &[F::SecurityGroups])?;
         self.inner.network().create_security_group(spec).await
     }
@@ -315,9 +349,15 @@ impl Network for Gated {
         self.inner.network().delete_security_group_rule(id).await
     }
     fn list_routers(&self, o: ListOptions) -> ItemStream<Router> {
-        self.stream("list_routers", &[F::Routers], || self.inner.network().list_routers(o))
+        self.stream("list_routers", &[F::Routers], || {
+            self.inner.network().list_routers(o)
+        })
     }
-    async fn list_routers_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Router>> {
+    async fn list_routers_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Router>> {
         self.require("list_routers_page", &[F::Routers])?;
         self.inner.network().list_routers_page(o, p).await
     }
@@ -337,7 +377,11 @@ impl Network for Gated {
         self.require("add_router_interface", &[F::Routers])?;
         self.inner.network().add_router_interface(r, s).await
     }
-    async fn remove_router_interface(&self, r: &RouterId, s: &SubnetId) -> Result<Operation<Router>> {
+    async fn remove_router_interface(
+        &self,
+        r: &RouterId,
+        s: &SubnetId,
+    ) -> Result<Operation<Router>> {
         self.require("remove_router_interface", &[F::Routers])?;
         self.inner.network().remove_router_interface(r, s).await
     }
@@ -346,7 +390,11 @@ impl Network for Gated {
             self.inner.network().list_floating_ips(o)
         })
     }
-    async fn list_floating_ips_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<FloatingIp>> {
+    async fn list_floating_ips_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<FloatingIp>> {
         self.require("list_floating_ips_page", &[F::FloatingIps])?;
         self.inner.network().list_floating_ips_page(o, p).await
     }
@@ -358,7 +406,11 @@ impl Network for Gated {
         self.require("create_floating_ip", &[F::FloatingIps])?;
         self.inner.network().create_floating_ip(spec).await
     }
-    async fn associate_floating_ip(&self, id: &FloatingIpId, port: Option<&PortId>) -> Result<Operation<FloatingIp>> {
+    async fn associate_floating_ip(
+        &self,
+        id: &FloatingIpId,
+        port: Option<&PortId>,
+    ) -> Result<Operation<FloatingIp>> {
         self.require("associate_floating_ip", &[F::FloatingIps])?;
         self.inner.network().associate_floating_ip(id, port).await
     }
@@ -371,9 +423,15 @@ impl Network for Gated {
 #[async_trait]
 impl Storage for Gated {
     fn list_volumes(&self, o: ListOptions) -> ItemStream<Volume> {
-        self.stream("list_volumes", &[F::Volumes], || self.inner.storage().list_volumes(o))
+        self.stream("list_volumes", &[F::Volumes], || {
+            self.inner.storage().list_volumes(o)
+        })
     }
-    async fn list_volumes_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Volume>> {
+    async fn list_volumes_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Volume>> {
         self.require("list_volumes_page", &[F::Volumes])?;
         self.inner.storage().list_volumes_page(o, p).await
     }
@@ -397,7 +455,12 @@ impl Storage for Gated {
         self.require("extend_volume", &[F::Volumes, F::ExtendVolume])?;
         self.inner.storage().extend_volume(id, size).await
     }
-    async fn attach_volume(&self, v: &VolumeId, s: &ServerId, device: Option<&str>) -> Result<Operation<Attachment>> {
+    async fn attach_volume(
+        &self,
+        v: &VolumeId,
+        s: &ServerId,
+        device: Option<&str>,
+    ) -> Result<Operation<Attachment>> {
         self.require("attach_volume", &[F::Volumes, F::AttachVolume])?;
         self.inner.storage().attach_volume(v, s, device).await
     }
@@ -406,9 +469,15 @@ impl Storage for Gated {
         self.inner.storage().detach_volume(v, s).await
     }
     fn list_snapshots(&self, o: ListOptions) -> ItemStream<Snapshot> {
-        self.stream("list_snapshots", &[F::Snapshots], || self.inner.storage().list_snapshots(o))
+        self.stream("list_snapshots", &[F::Snapshots], || {
+            self.inner.storage().list_snapshots(o)
+        })
     }
-    async fn list_snapshots_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Snapshot>> {
+    async fn list_snapshots_page(
+        &self,
+        o: &ListOptions,
+        p: Option<PageToken>,
+    ) -> Result<Page<Snapshot>> {
         self.require("list_snapshots_page", &[F::Snapshots])?;
         self.inner.storage().list_snapshots_page(o, p).await
     }
@@ -429,7 +498,9 @@ impl Storage for Gated {
 #[async_trait]
 impl Images for Gated {
     fn list_images(&self, o: ListOptions) -> ItemStream<Image> {
-        self.stream("list_images", &[F::Images], || self.inner.images().list_images(o))
+        self.stream("list_images", &[F::Images], || {
+            self.inner.images().list_images(o)
+        })
     }
     async fn list_images_page(&self, o: &ListOptions, p: Option<PageToken>) -> Result<Page<Image>> {
         self.require("list_images_page", &[F::Images])?;
@@ -441,7 +512,9 @@ impl Images for Gated {
     }
     async fn create_image(&self, spec: &CreateImage, data: ImageData) -> Result<Operation<Image>> {
         match &data {
-            ImageData::Upload { .. } => self.require("create_image", &[F::Images, F::ImageUpload])?,
+            ImageData::Upload { .. } => {
+                self.require("create_image", &[F::Images, F::ImageUpload])?
+            }
             ImageData::Url(_) => self.require("create_image", &[F::Images, F::ImageImportUrl])?,
         }
         self.inner.images().create_image(spec, data).await
@@ -466,29 +539,67 @@ pub async fn probe_feature(provider: &dyn Provider, feature: Feature) -> Option<
     let r: Result<()> = match feature {
         F::Servers => provider.compute().get_server(&sid).await.map(drop),
         F::Power => provider.compute().start_server(&sid).await.map(drop),
-        F::Reboot => provider.compute().reboot_server(&sid, RebootKind::Soft).await.map(drop),
+        F::Reboot => provider
+            .compute()
+            .reboot_server(&sid, RebootKind::Soft)
+            .await
+            .map(drop),
         F::Resize => provider
             .compute()
             .resize_server(&sid, &FlavorId::new("hybrid-probe-flavor"))
             .await
             .map(drop),
-        F::Flavors => provider.compute().list_flavors_page(&ListOptions::new(), None).await.map(drop),
-        F::KeyPairs => provider.compute().get_key_pair("hybrid-probe-key").await.map(drop),
+        F::Flavors => provider
+            .compute()
+            .list_flavors_page(&ListOptions::new(), None)
+            .await
+            .map(drop),
+        F::KeyPairs => provider
+            .compute()
+            .get_key_pair("hybrid-probe-key")
+            .await
+            .map(drop),
         F::ServerTags => provider.compute().add_server_tag(&sid, "probe").await,
-        F::ServerMetadata => provider.compute().delete_server_metadata(&sid, "probe").await,
-        F::Networks => provider.network().get_network(&NetworkId::new("hybrid-probe")).await.map(drop),
+        F::ServerMetadata => {
+            provider
+                .compute()
+                .delete_server_metadata(&sid, "probe")
+                .await
+        }
+        F::Networks => provider
+            .network()
+            .get_network(&NetworkId::new("hybrid-probe"))
+            .await
+            .map(drop),
         F::Sdn => provider
             .network()
             .create_network(&CreateNetwork::new("hybrid-probe", NetworkKind::Overlay))
             .await
             .map(drop),
-        F::Subnets => provider.network().get_subnet(&SubnetId::new("hybrid-probe")).await.map(drop),
-        F::Ports => provider.network().get_port(&PortId::new("hybrid-probe")).await.map(drop),
-        F::SecurityGroups => match provider.network().list_security_groups(ListOptions::new()).next().await {
+        F::Subnets => provider
+            .network()
+            .get_subnet(&SubnetId::new("hybrid-probe"))
+            .await
+            .map(drop),
+        F::Ports => provider
+            .network()
+            .get_port(&PortId::new("hybrid-probe"))
+            .await
+            .map(drop),
+        F::SecurityGroups => match provider
+            .network()
+            .list_security_groups(ListOptions::new())
+            .next()
+            .await
+        {
             Some(Err(e)) => Err(e),
             _ => Ok(()),
         },
-        F::Routers => provider.network().get_router(&RouterId::new("hybrid-probe")).await.map(drop),
+        F::Routers => provider
+            .network()
+            .get_router(&RouterId::new("hybrid-probe"))
+            .await
+            .map(drop),
         F::FloatingIps => provider
             .network()
             .get_floating_ip(&FloatingIpId::new("hybrid-probe"))
@@ -502,10 +613,17 @@ pub async fn probe_feature(provider: &dyn Provider, feature: Feature) -> Option<
             .get_snapshot(&SnapshotId::new("hybrid-probe"))
             .await
             .map(drop),
-        F::Images => provider.images().get_image(&ImageId::new("hybrid-probe")).await.map(drop),
+        F::Images => provider
+            .images()
+            .get_image(&ImageId::new("hybrid-probe"))
+            .await
+            .map(drop),
         F::ImageUpload => provider
             .images()
-            .create_image(&CreateImage::new("hybrid-probe", "raw", "bare"), ImageData::bytes(&b"probe"[..]))
+            .create_image(
+                &CreateImage::new("hybrid-probe", "raw", "bare"),
+                ImageData::bytes(&b"probe"[..]),
+            )
             .await
             .map(drop),
         F::ImageImportUrl => provider

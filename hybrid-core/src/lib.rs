@@ -39,7 +39,8 @@ pub use ext::{ComputeExt, ImagesExt, NetworkExt, StorageExt};
 pub use operation::{Operation, PollResult, Poller, Progress, WaitOptions};
 pub use paging::{ListOptions, Page, PageToken};
 pub use provider::{
-    ByteStream, Compute, ImageData, Images, ItemStream, Network, Provider, ProviderInfo, ProviderKind, Storage,
+    ByteStream, Compute, ImageData, Images, ItemStream, Network, Provider, ProviderInfo,
+    ProviderKind, Storage,
 };
 
 /// Re-exported so backends and test harnesses use the same versions.

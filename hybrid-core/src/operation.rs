@@ -271,7 +271,10 @@ impl<T: Send + 'static> Operation<T> {
         let source = match source {
             Source::Ready(v) => Source::Ready(f(v)),
             Source::Failed(e) => Source::Failed(e),
-            Source::Poll(p) => Source::Poll(Box::new(MapPoller { inner: p, f: Some(f) })),
+            Source::Poll(p) => Source::Poll(Box::new(MapPoller {
+                inner: p,
+                f: Some(f),
+            })),
         };
         Operation {
             description,
@@ -357,7 +360,10 @@ where
             PollResult::Pending(p) => Ok(PollResult::Pending(p)),
             PollResult::Ready(v) => {
                 let f = self.f.take().ok_or_else(|| {
-                    Error::new(ErrorKind::Other, "operation polled again after it completed")
+                    Error::new(
+                        ErrorKind::Other,
+                        "operation polled again after it completed",
+                    )
                 })?;
                 Ok(PollResult::Ready(f(v)))
             }
@@ -406,7 +412,10 @@ mod tests {
         assert_eq!(*seen.lock().unwrap(), vec![Some(30), Some(60)]);
         // first check at once, then ~250 ms, then ~400 ms (±10 %)
         let waited = start.elapsed();
-        assert!(waited >= Duration::from_millis(585) && waited <= Duration::from_millis(715), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(585) && waited <= Duration::from_millis(715),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -449,7 +458,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failure_is_typed_and_immediate() {
         let err = Operation::<()>::from_fn("task", || async {
-            Err(Error::new(ErrorKind::OperationFailed, "task failed: disk full"))
+            Err(Error::new(
+                ErrorKind::OperationFailed,
+                "task failed: disk full",
+            ))
         })
         .await
         .unwrap_err();
@@ -479,7 +491,10 @@ mod tests {
         let mut b = Backoff::new(opts);
         let d: Vec<_> = (0..5).map(|_| b.next_delay(None).as_secs()).collect();
         assert_eq!(d, vec![1, 2, 4, 4, 4]);
-        assert_eq!(b.next_delay(Some(Duration::from_secs(9))), Duration::from_secs(9));
+        assert_eq!(
+            b.next_delay(Some(Duration::from_secs(9))),
+            Duration::from_secs(9)
+        );
         let mut j = Backoff::new(WaitOptions::default());
         for _ in 0..100 {
             let d = j.next_delay(None);

@@ -179,7 +179,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    fn pages(total: usize, size: usize, calls: Arc<AtomicUsize>) -> BoxStream<'static, Result<usize>> {
+    fn pages(
+        total: usize,
+        size: usize,
+        calls: Arc<AtomicUsize>,
+    ) -> BoxStream<'static, Result<usize>> {
         paginate(move |token: Option<PageToken>| {
             let calls = calls.clone();
             async move {
@@ -204,7 +208,11 @@ mod tests {
     async fn fetches_lazily() {
         let calls = Arc::new(AtomicUsize::new(0));
         let s = pages(100, 10, calls.clone());
-        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing fetched before the first poll");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "nothing fetched before the first poll"
+        );
         let first: Vec<_> = s.take(5).try_collect().await.unwrap();
         assert_eq!(first, vec![0, 1, 2, 3, 4]);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -227,7 +235,10 @@ mod tests {
         let items: Vec<Result<i32>> = s.collect().await;
         assert_eq!(items.len(), 2);
         assert_eq!(*items[0].as_ref().unwrap(), 1);
-        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
     }
 
     #[tokio::test]
@@ -238,7 +249,10 @@ mod tests {
         let items: Vec<Result<i32>> = s.collect().await;
         // The repeated page's items are not yielded again: the stream ends in the error.
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::InvalidResponse);
+        assert_eq!(
+            items[1].as_ref().unwrap_err().kind(),
+            ErrorKind::InvalidResponse
+        );
     }
 
     #[test]

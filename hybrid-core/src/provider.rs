@@ -43,7 +43,7 @@ pub enum ProviderKind {
 
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             ProviderKind::Openstack => "openstack",
             ProviderKind::Vsphere => "vsphere",
             ProviderKind::Azure => "azure",
@@ -98,7 +98,10 @@ impl ImageData {
 impl fmt::Debug for ImageData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ImageData::Upload { size, .. } => f.debug_struct("Upload").field("size", size).finish_non_exhaustive(),
+            ImageData::Upload { size, .. } => f
+                .debug_struct("Upload")
+                .field("size", size)
+                .finish_non_exhaustive(),
             ImageData::Url(u) => f.debug_tuple("Url").field(u).finish(),
         }
     }
@@ -151,7 +154,11 @@ pub trait Compute: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_servers_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Server>>;
+    async fn list_servers_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Server>>;
     /// One server.
     ///
     /// # Errors
@@ -201,7 +208,11 @@ pub trait Compute: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_flavors_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Flavor>>;
+    async fn list_flavors_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Flavor>>;
     /// One flavor. Requires [`Feature::Flavors`](crate::Feature::Flavors).
     ///
     /// # Errors
@@ -214,7 +225,11 @@ pub trait Compute: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_key_pairs_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<KeyPair>>;
+    async fn list_key_pairs_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<KeyPair>>;
     /// One key pair by name. Requires [`Feature::KeyPairs`](crate::Feature::KeyPairs).
     ///
     /// # Errors
@@ -283,7 +298,10 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// `InvalidInput`, `Conflict` (VLAN in use), `QuotaExceeded`.
-    async fn create_network(&self, spec: &CreateNetwork) -> Result<Operation<crate::model::Network>>;
+    async fn create_network(
+        &self,
+        spec: &CreateNetwork,
+    ) -> Result<Operation<crate::model::Network>>;
     /// Deletes a network. Requires [`Feature::Networks`](crate::Feature::Networks).
     ///
     /// # Errors
@@ -296,7 +314,11 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_subnets_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Subnet>>;
+    async fn list_subnets_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Subnet>>;
     /// One subnet. Requires [`Feature::Subnets`](crate::Feature::Subnets).
     ///
     /// # Errors
@@ -319,7 +341,11 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_ports_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Port>>;
+    async fn list_ports_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Port>>;
     /// One port. Requires [`Feature::Ports`](crate::Feature::Ports).
     ///
     /// # Errors
@@ -357,7 +383,10 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// `InvalidInput`, `QuotaExceeded`.
-    async fn create_security_group(&self, spec: &CreateSecurityGroup) -> Result<Operation<SecurityGroup>>;
+    async fn create_security_group(
+        &self,
+        spec: &CreateSecurityGroup,
+    ) -> Result<Operation<SecurityGroup>>;
     /// Deletes a security group. Requires [`Feature::SecurityGroups`](crate::Feature::SecurityGroups).
     ///
     /// # Errors
@@ -383,7 +412,11 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_routers_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Router>>;
+    async fn list_routers_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Router>>;
     /// One router. Requires [`Feature::Routers`](crate::Feature::Routers).
     ///
     /// # Errors
@@ -403,12 +436,20 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`, `Conflict` (already connected).
-    async fn add_router_interface(&self, router: &RouterId, subnet: &SubnetId) -> Result<Operation<Router>>;
+    async fn add_router_interface(
+        &self,
+        router: &RouterId,
+        subnet: &SubnetId,
+    ) -> Result<Operation<Router>>;
     /// Disconnects a subnet from a router. Requires [`Feature::Routers`](crate::Feature::Routers).
     ///
     /// # Errors
     /// `NotFound` when not connected.
-    async fn remove_router_interface(&self, router: &RouterId, subnet: &SubnetId) -> Result<Operation<Router>>;
+    async fn remove_router_interface(
+        &self,
+        router: &RouterId,
+        subnet: &SubnetId,
+    ) -> Result<Operation<Router>>;
 
     /// Lists floating IPs lazily. Requires [`Feature::FloatingIps`](crate::Feature::FloatingIps).
     fn list_floating_ips(&self, options: ListOptions) -> ItemStream<FloatingIp>;
@@ -416,8 +457,11 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_floating_ips_page(&self, options: &ListOptions, page: Option<PageToken>)
-        -> Result<Page<FloatingIp>>;
+    async fn list_floating_ips_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<FloatingIp>>;
     /// One floating IP. Requires [`Feature::FloatingIps`](crate::Feature::FloatingIps).
     ///
     /// # Errors
@@ -433,7 +477,11 @@ pub trait Network: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`, `Conflict` (port already mapped).
-    async fn associate_floating_ip(&self, id: &FloatingIpId, port: Option<&PortId>) -> Result<Operation<FloatingIp>>;
+    async fn associate_floating_ip(
+        &self,
+        id: &FloatingIpId,
+        port: Option<&PortId>,
+    ) -> Result<Operation<FloatingIp>>;
     /// Releases a floating IP. Requires [`Feature::FloatingIps`](crate::Feature::FloatingIps).
     ///
     /// # Errors
@@ -450,7 +498,11 @@ pub trait Storage: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_volumes_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Volume>>;
+    async fn list_volumes_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Volume>>;
     /// One volume. Requires [`Feature::Volumes`](crate::Feature::Volumes).
     ///
     /// # Errors
@@ -495,7 +547,11 @@ pub trait Storage: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_snapshots_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Snapshot>>;
+    async fn list_snapshots_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Snapshot>>;
     /// One snapshot. Requires [`Feature::Snapshots`](crate::Feature::Snapshots).
     ///
     /// # Errors
@@ -522,7 +578,11 @@ pub trait Images: Send + Sync {
     ///
     /// # Errors
     /// Transport, authentication and service errors.
-    async fn list_images_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Image>>;
+    async fn list_images_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Image>>;
     /// One image. Requires [`Feature::Images`](crate::Feature::Images).
     ///
     /// # Errors

@@ -33,7 +33,9 @@ mod openstack_kvm {
 }
 
 mod openstack_on_vsphere {
-    hybrid_core::conformance_tests!(super::harness(hybrid_core::mock::Profile::OpenstackOnVsphere));
+    hybrid_core::conformance_tests!(super::harness(
+        hybrid_core::mock::Profile::OpenstackOnVsphere
+    ));
 }
 
 mod azure {
@@ -47,7 +49,10 @@ async fn run_all_reports_every_behaviour() {
     for profile in Profile::ALL {
         let report = hybrid_core::testkit::run_all(&harness(profile)).await;
         assert!(report.passed(), "{profile:?}:\n{report}");
-        assert_eq!(report.results.len(), hybrid_core::testkit::behaviours::ALL.len());
+        assert_eq!(
+            report.results.len(),
+            hybrid_core::testkit::behaviours::ALL.len()
+        );
         let skipped: Vec<&str> = report
             .results
             .iter()

@@ -13,7 +13,12 @@ use super::{mock_stream, poll_until, MockProvider};
 
 impl MockProvider {
     /// An operation that ends when server `id` reaches `target`.
-    pub(crate) fn server_reaches(&self, description: String, id: &ServerId, target: ServerStatus) -> Operation<Server> {
+    pub(crate) fn server_reaches(
+        &self,
+        description: String,
+        id: &ServerId,
+        target: ServerStatus,
+    ) -> Operation<Server> {
         let me = self.clone();
         let id = id.clone();
         poll_until(description, id.to_string(), move || {
@@ -55,7 +60,12 @@ impl MockProvider {
         })
     }
 
-    fn with_server<T>(&self, op: &'static str, id: &ServerId, f: impl FnOnce(&mut Server) -> Result<T>) -> Result<T> {
+    fn with_server<T>(
+        &self,
+        op: &'static str,
+        id: &ServerId,
+        f: impl FnOnce(&mut Server) -> Result<T>,
+    ) -> Result<T> {
         let mut st = self.state();
         let s = st
             .servers
@@ -99,7 +109,10 @@ impl MockProvider {
 }
 
 fn names(s: &[ServerStatus]) -> String {
-    s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+    s.iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn validate_tag(tag: &str) -> Result<()> {
@@ -117,9 +130,16 @@ impl Compute for MockProvider {
         mock_stream!(self, options, list_servers_page)
     }
 
-    async fn list_servers_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Server>> {
+    async fn list_servers_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Server>> {
         self.enter("list_servers").await?;
-        let status = options.filters.get("status").map(|s| ServerStatus::parse(s));
+        let status = options
+            .filters
+            .get("status")
+            .map(|s| ServerStatus::parse(s));
         let st = self.state();
         let (items, next) = page_of(
             &st.servers,
@@ -149,7 +169,11 @@ impl Compute for MockProvider {
             return Err(fail(Error::not_found(format!("flavor {}", spec.flavor))));
         }
         match (&spec.image, &spec.boot_volume) {
-            (None, None) => return Err(fail(Error::invalid_input("a server needs an image or a boot volume"))),
+            (None, None) => {
+                return Err(fail(Error::invalid_input(
+                    "a server needs an image or a boot volume",
+                )))
+            }
             (Some(i), _) => match st.images.get(i.as_str()) {
                 None => return Err(fail(Error::not_found(format!("image {i}")))),
                 Some(img) if img.image.status != ImageStatus::Active => {
@@ -172,7 +196,11 @@ impl Compute for MockProvider {
             }
         }
         for g in &spec.security_groups {
-            if !st.security_groups.values().any(|sg| sg.id.as_str() == g || sg.name == *g) {
+            if !st
+                .security_groups
+                .values()
+                .any(|sg| sg.id.as_str() == g || sg.name == *g)
+            {
                 return Err(fail(Error::not_found(format!("security group {g}"))));
             }
         }
@@ -190,7 +218,9 @@ impl Compute for MockProvider {
                         .ok_or_else(|| fail(Error::not_found(format!("network {network}"))))?;
                     addresses.push(ServerAddress {
                         network: net.name.clone(),
-                        address: fixed_ip.clone().unwrap_or_else(|| ip_for(10_000 + n as u64)),
+                        address: fixed_ip
+                            .clone()
+                            .unwrap_or_else(|| ip_for(10_000 + n as u64)),
                         kind: AddressKind::Fixed,
                     });
                 }
@@ -200,7 +230,10 @@ impl Compute for MockProvider {
                         .get(port.as_str())
                         .ok_or_else(|| fail(Error::not_found(format!("port {port}"))))?;
                     if p.device_id.is_some() {
-                        return Err(fail(Error::new(ErrorKind::Conflict, format!("port {port} is in use"))));
+                        return Err(fail(Error::new(
+                            ErrorKind::Conflict,
+                            format!("port {port} is in use"),
+                        )));
                     }
                 }
             }
@@ -250,7 +283,11 @@ impl Compute for MockProvider {
         st.schedule(at, Transition::Server(id.clone(), ServerStatus::Active));
         drop(st);
         let sid = ServerId::new(id);
-        Ok(self.server_reaches(format!("create server {}", spec.name), &sid, ServerStatus::Active))
+        Ok(self.server_reaches(
+            format!("create server {}", spec.name),
+            &sid,
+            ServerStatus::Active,
+        ))
     }
 
     async fn delete_server(&self, id: &ServerId) -> Result<Operation<()>> {
@@ -295,10 +332,20 @@ impl Compute for MockProvider {
     async fn reboot_server(&self, id: &ServerId, kind: RebootKind) -> Result<Operation<Server>> {
         let from: &[ServerStatus] = match kind {
             RebootKind::Soft => &[ServerStatus::Active],
-            RebootKind::Hard => &[ServerStatus::Active, ServerStatus::Stopped, ServerStatus::Error],
+            RebootKind::Hard => &[
+                ServerStatus::Active,
+                ServerStatus::Stopped,
+                ServerStatus::Error,
+            ],
         };
-        self.transition("reboot_server", id, from, ServerStatus::Rebooting, ServerStatus::Active)
-            .await
+        self.transition(
+            "reboot_server",
+            id,
+            from,
+            ServerStatus::Rebooting,
+            ServerStatus::Active,
+        )
+        .await
     }
 
     async fn resize_server(&self, id: &ServerId, flavor: &FlavorId) -> Result<Operation<Server>> {
@@ -315,7 +362,10 @@ impl Compute for MockProvider {
             .ok_or_else(|| self.context(Error::not_found(format!("server {id}")), OP))?;
         if s.status != ServerStatus::Active {
             return Err(self.context(
-                Error::new(ErrorKind::Conflict, format!("server {id} is {}; resize needs ACTIVE", s.status)),
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!("server {id} is {}; resize needs ACTIVE", s.status),
+                ),
                 OP,
             ));
         }
@@ -326,7 +376,10 @@ impl Compute for MockProvider {
             ));
         }
         s.status = ServerStatus::Resizing;
-        st.schedule(at, Transition::ServerResized(id.to_string(), flavor.clone()));
+        st.schedule(
+            at,
+            Transition::ServerResized(id.to_string(), flavor.clone()),
+        );
         drop(st);
         Ok(self.server_reaches(format!("resize server {id}"), id, ServerStatus::Active))
     }
@@ -335,7 +388,11 @@ impl Compute for MockProvider {
         mock_stream!(self, options, list_flavors_page)
     }
 
-    async fn list_flavors_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Flavor>> {
+    async fn list_flavors_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Flavor>> {
         self.enter("list_flavors").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -361,7 +418,11 @@ impl Compute for MockProvider {
         mock_stream!(self, options, list_key_pairs_page)
     }
 
-    async fn list_key_pairs_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<KeyPair>> {
+    async fn list_key_pairs_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<KeyPair>> {
         self.enter("list_key_pairs").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -376,11 +437,9 @@ impl Compute for MockProvider {
 
     async fn get_key_pair(&self, name: &str) -> Result<KeyPair> {
         self.enter("get_key_pair").await?;
-        self.state()
-            .key_pairs
-            .get(name)
-            .cloned()
-            .ok_or_else(|| self.context(Error::not_found(format!("key pair {name}")), "get_key_pair"))
+        self.state().key_pairs.get(name).cloned().ok_or_else(|| {
+            self.context(Error::not_found(format!("key pair {name}")), "get_key_pair")
+        })
     }
 
     async fn create_key_pair(&self, spec: &CreateKeyPair) -> Result<KeyPair> {
@@ -390,16 +449,24 @@ impl Compute for MockProvider {
             return Err(self.context(Error::invalid_input("a key pair needs a name"), OP));
         }
         let key = spec.public_key.trim();
-        if !(key.starts_with("ssh-") || key.starts_with("ecdsa-")) || key.split_whitespace().count() < 2 {
+        if !(key.starts_with("ssh-") || key.starts_with("ecdsa-"))
+            || key.split_whitespace().count() < 2
+        {
             return Err(self.context(
-                Error::invalid_input("the public key is not in OpenSSH format (type and base64 data)"),
+                Error::invalid_input(
+                    "the public key is not in OpenSSH format (type and base64 data)",
+                ),
                 OP,
             ));
         }
         let mut st = self.state();
         if st.key_pairs.contains_key(&spec.name) {
             return Err(self.context(
-                Error::new(ErrorKind::AlreadyExists, format!("key pair {} already exists", spec.name)).with_http_status(409),
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("key pair {} already exists", spec.name),
+                )
+                .with_http_status(409),
                 OP,
             ));
         }
@@ -418,7 +485,12 @@ impl Compute for MockProvider {
             .key_pairs
             .remove(name)
             .map(drop)
-            .ok_or_else(|| self.context(Error::not_found(format!("key pair {name}")), "delete_key_pair"))
+            .ok_or_else(|| {
+                self.context(
+                    Error::not_found(format!("key pair {name}")),
+                    "delete_key_pair",
+                )
+            })
     }
 
     async fn set_server_tags(&self, id: &ServerId, tags: &[String]) -> Result<Vec<String>> {
@@ -467,7 +539,8 @@ impl Compute for MockProvider {
             if metadata.keys().any(|k| k.is_empty() || k.len() > 255) {
                 return Err(Error::invalid_input("metadata keys are 1-255 characters"));
             }
-            s.metadata.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+            s.metadata
+                .extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
             Ok(s.metadata.clone())
         })
     }

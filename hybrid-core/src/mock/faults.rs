@@ -182,7 +182,8 @@ impl FaultState {
             if error.is_some() || fault.count.is_some_and(|c| *fired >= c) {
                 continue;
             }
-            let fire = fault.probability >= 1.0 || (fault.probability > 0.0 && self.rng.next_f64() < fault.probability);
+            let fire = fault.probability >= 1.0
+                || (fault.probability > 0.0 && self.rng.next_f64() < fault.probability);
             if fire {
                 *fired += 1;
                 error = Some(fault.make_error(kind, op));
@@ -199,8 +200,13 @@ mod tests {
     #[test]
     fn same_seed_same_failures() {
         let run = |seed| {
-            let mut s = FaultState::new(seed, vec![Fault::error(ErrorKind::Unavailable).with_probability(0.3)]);
-            (0..200).map(|_| s.decide("x").1.is_some()).collect::<Vec<_>>()
+            let mut s = FaultState::new(
+                seed,
+                vec![Fault::error(ErrorKind::Unavailable).with_probability(0.3)],
+            );
+            (0..200)
+                .map(|_| s.decide("x").1.is_some())
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
@@ -212,7 +218,9 @@ mod tests {
     fn count_limits_and_operation_filter() {
         let mut s = FaultState::new(
             1,
-            vec![Fault::throttle(Duration::from_secs(2)).on("create_server").times(2)],
+            vec![Fault::throttle(Duration::from_secs(2))
+                .on("create_server")
+                .times(2)],
         );
         assert!(s.decide("get_server").1.is_none());
         let e = s.decide("create_server").1.unwrap();
@@ -238,7 +246,10 @@ mod tests {
 
     #[test]
     fn bad_probability_is_a_config_error() {
-        let e = Fault::error(ErrorKind::Other).with_probability(1.5).validate().unwrap_err();
+        let e = Fault::error(ErrorKind::Other)
+            .with_probability(1.5)
+            .validate()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
     }
 }

@@ -20,7 +20,13 @@ const CHUNK: usize = 64 * 1024;
 fn import_bytes(url: &str, len: u64) -> Bytes {
     let mut seed = checksum(url.as_bytes()).into_bytes();
     seed.push(b'\n');
-    Bytes::from(seed.iter().copied().cycle().take(len as usize).collect::<Vec<u8>>())
+    Bytes::from(
+        seed.iter()
+            .copied()
+            .cycle()
+            .take(len as usize)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 #[async_trait]
@@ -29,7 +35,11 @@ impl Images for MockProvider {
         mock_stream!(self, options, list_images_page)
     }
 
-    async fn list_images_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Image>> {
+    async fn list_images_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Image>> {
         self.enter("list_images").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -80,7 +90,9 @@ impl Images for MockProvider {
             ImageData::Url(url) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(self.context(
-                        Error::invalid_input(format!("cannot import from {url:?}: only http and https URLs")),
+                        Error::invalid_input(format!(
+                            "cannot import from {url:?}: only http and https URLs"
+                        )),
                         OP,
                     ));
                 }
@@ -123,18 +135,25 @@ impl Images for MockProvider {
         drop(st);
         let me = self.clone();
         let iid = ImageId::new(id.clone());
-        Ok(poll_until(format!("create image {}", spec.name), id, move || {
-            let me = me.clone();
-            let iid = iid.clone();
-            async move {
-                let img = me.get_image(&iid).await?;
-                match img.status {
-                    ImageStatus::Active => Ok(PollResult::Ready(img)),
-                    ImageStatus::Error => Err(Error::new(ErrorKind::OperationFailed, format!("image {iid} failed"))),
-                    s => Ok(PollResult::Pending(Progress::status(s.as_str()))),
+        Ok(poll_until(
+            format!("create image {}", spec.name),
+            id,
+            move || {
+                let me = me.clone();
+                let iid = iid.clone();
+                async move {
+                    let img = me.get_image(&iid).await?;
+                    match img.status {
+                        ImageStatus::Active => Ok(PollResult::Ready(img)),
+                        ImageStatus::Error => Err(Error::new(
+                            ErrorKind::OperationFailed,
+                            format!("image {iid} failed"),
+                        )),
+                        s => Ok(PollResult::Pending(Progress::status(s.as_str()))),
+                    }
                 }
-            }
-        }))
+            },
+        ))
     }
 
     async fn download_image(&self, id: &ImageId) -> Result<ByteStream> {
@@ -148,8 +167,11 @@ impl Images for MockProvider {
             (ImageStatus::Active, Some(d)) => d.clone(),
             (s, _) => {
                 return Err(self.context(
-                    Error::new(ErrorKind::Conflict, format!("image {id} is {s}; it has no data to download yet"))
-                        .with_http_status(409),
+                    Error::new(
+                        ErrorKind::Conflict,
+                        format!("image {id} is {s}; it has no data to download yet"),
+                    )
+                    .with_http_status(409),
                     OP,
                 ))
             }
@@ -174,16 +196,20 @@ impl Images for MockProvider {
         drop(st);
         let me = self.clone();
         let iid = id.clone();
-        Ok(poll_until(format!("delete image {id}"), id.to_string(), move || {
-            let me = me.clone();
-            let iid = iid.clone();
-            async move {
-                match me.get_image(&iid).await {
-                    Ok(i) => Ok(PollResult::Pending(Progress::status(i.status.as_str()))),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(PollResult::Ready(())),
-                    Err(e) => Err(e),
+        Ok(poll_until(
+            format!("delete image {id}"),
+            id.to_string(),
+            move || {
+                let me = me.clone();
+                let iid = iid.clone();
+                async move {
+                    match me.get_image(&iid).await {
+                        Ok(i) => Ok(PollResult::Pending(Progress::status(i.status.as_str()))),
+                        Err(e) if e.kind() == ErrorKind::NotFound => Ok(PollResult::Ready(())),
+                        Err(e) => Err(e),
+                    }
                 }
-            }
-        }))
+            },
+        ))
     }
 }

@@ -278,7 +278,10 @@ impl std::fmt::Debug for MockProvider {
         f.debug_struct("MockProvider")
             .field("info", &self.inner.info)
             .field("delays", &self.inner.delays)
-            .field("api_key", &self.inner.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "api_key",
+                &self.inner.api_key.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -309,8 +312,14 @@ impl MockProvider {
         let profile = config.profile;
         let info = ProviderInfo {
             kind: profile.kind(),
-            name: config.name.unwrap_or_else(|| profile.as_str().replace('_', "-")),
-            region: Some(config.region.unwrap_or_else(|| profiles::default_region(profile).to_owned())),
+            name: config
+                .name
+                .unwrap_or_else(|| profile.as_str().replace('_', "-")),
+            region: Some(
+                config
+                    .region
+                    .unwrap_or_else(|| profiles::default_region(profile).to_owned()),
+            ),
             variant: Some(profiles::variant(profile).to_owned()),
             simulated: true,
         };
@@ -405,7 +414,9 @@ impl MockProvider {
     }
 
     pub(crate) fn context(&self, e: Error, op: &'static str) -> Error {
-        let mut e = e.with_operation(op).with_provider(self.inner.info.name.clone());
+        let mut e = e
+            .with_operation(op)
+            .with_provider(self.inner.info.name.clone());
         if let Some(r) = &self.inner.info.region {
             e = e.with_region(r.clone());
         }
@@ -459,7 +470,10 @@ impl Provider for MockProvider {
         if let Some(k) = &self.inner.api_key {
             if k.expose_secret().is_empty() {
                 return Err(self.context(
-                    Error::new(ErrorKind::Unauthenticated, "the configured API key is empty"),
+                    Error::new(
+                        ErrorKind::Unauthenticated,
+                        "the configured API key is empty",
+                    ),
                     "check",
                 ));
             }

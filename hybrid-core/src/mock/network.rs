@@ -46,9 +46,9 @@ fn first_host(cidr: &str) -> Option<String> {
 
 macro_rules! get_or_404 {
     ($self:ident, $map:expr, $id:expr, $what:literal, $op:literal) => {
-        $map.get($id.as_str())
-            .cloned()
-            .ok_or_else(|| $self.context(Error::not_found(format!(concat!($what, " {}"), $id)), $op))
+        $map.get($id.as_str()).cloned().ok_or_else(|| {
+            $self.context(Error::not_found(format!(concat!($what, " {}"), $id)), $op)
+        })
     };
 }
 
@@ -58,7 +58,11 @@ impl NetworkApi for MockProvider {
         mock_stream!(self, options, list_networks_page)
     }
 
-    async fn list_networks_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Net>> {
+    async fn list_networks_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Net>> {
         self.enter("list_networks").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -82,7 +86,11 @@ impl NetworkApi for MockProvider {
         if spec.name.trim().is_empty() {
             return Err(self.context(Error::invalid_input("a network needs a name"), OP));
         }
-        if spec.kind == NetworkKind::Vlan && !spec.segmentation_id.is_some_and(|v| (1..=4094).contains(&v)) {
+        if spec.kind == NetworkKind::Vlan
+            && !spec
+                .segmentation_id
+                .is_some_and(|v| (1..=4094).contains(&v))
+        {
             return Err(self.context(
                 Error::invalid_input("a VLAN network needs a segmentation id between 1 and 4094"),
                 OP,
@@ -96,7 +104,10 @@ impl NetworkApi for MockProvider {
                 .any(|n| n.kind == NetworkKind::Vlan && n.segmentation_id == spec.segmentation_id)
         {
             return Err(self.context(
-                conflict(format!("VLAN {} is already in use", spec.segmentation_id.unwrap_or(0))),
+                conflict(format!(
+                    "VLAN {} is already in use",
+                    spec.segmentation_id.unwrap_or(0)
+                )),
                 OP,
             ));
         }
@@ -114,7 +125,10 @@ impl NetworkApi for MockProvider {
             raw: None,
         };
         st.networks.insert(id, net.clone());
-        Ok(Operation::ready(format!("create network {}", spec.name), net))
+        Ok(Operation::ready(
+            format!("create network {}", spec.name),
+            net,
+        ))
     }
 
     async fn delete_network(&self, id: &NetworkId) -> Result<Operation<()>> {
@@ -136,7 +150,11 @@ impl NetworkApi for MockProvider {
         mock_stream!(self, options, list_subnets_page)
     }
 
-    async fn list_subnets_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Subnet>> {
+    async fn list_subnets_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Subnet>> {
         self.enter("list_subnets").await?;
         let net = options.filters.get("network_id");
         let st = self.state();
@@ -174,7 +192,10 @@ impl NetworkApi for MockProvider {
             .values()
             .any(|s| s.network_id == spec.network_id && s.cidr == spec.cidr)
         {
-            return Err(self.context(conflict(format!("CIDR {} overlaps an existing subnet", spec.cidr)), OP));
+            return Err(self.context(
+                conflict(format!("CIDR {} overlaps an existing subnet", spec.cidr)),
+                OP,
+            ));
         }
         let id = st.next_id("subnet");
         let subnet = Subnet {
@@ -192,7 +213,10 @@ impl NetworkApi for MockProvider {
         if let Some(n) = st.networks.get_mut(spec.network_id.as_str()) {
             n.subnets.push(SubnetId::new(id));
         }
-        Ok(Operation::ready(format!("create subnet {}", spec.name), subnet))
+        Ok(Operation::ready(
+            format!("create subnet {}", spec.name),
+            subnet,
+        ))
     }
 
     async fn delete_subnet(&self, id: &SubnetId) -> Result<Operation<()>> {
@@ -221,7 +245,11 @@ impl NetworkApi for MockProvider {
         mock_stream!(self, options, list_ports_page)
     }
 
-    async fn list_ports_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Port>> {
+    async fn list_ports_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Port>> {
         self.enter("list_ports").await?;
         let net = options.filters.get("network_id");
         let device = options.filters.get("device_id");
@@ -258,16 +286,22 @@ impl NetworkApi for MockProvider {
             }
         }
         for f in &spec.fixed_ips {
-            if st
-                .ports
-                .values()
-                .any(|p| p.network_id == spec.network_id && p.fixed_ips.iter().any(|x| x.ip_address == f.ip_address))
-            {
-                return Err(self.context(conflict(format!("IP address {} is already in use", f.ip_address)), OP));
+            if st.ports.values().any(|p| {
+                p.network_id == spec.network_id
+                    && p.fixed_ips.iter().any(|x| x.ip_address == f.ip_address)
+            }) {
+                return Err(self.context(
+                    conflict(format!("IP address {} is already in use", f.ip_address)),
+                    OP,
+                ));
             }
         }
         let id = st.next_id("port");
-        let seq: u64 = id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let seq: u64 = id
+            .rsplit('-')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let fixed_ips = if spec.fixed_ips.is_empty() {
             net.subnets
                 .first()
@@ -340,10 +374,19 @@ impl NetworkApi for MockProvider {
 
     async fn get_security_group(&self, id: &SecurityGroupId) -> Result<SecurityGroup> {
         self.enter("get_security_group").await?;
-        get_or_404!(self, self.state().security_groups, id, "security group", "get_security_group")
+        get_or_404!(
+            self,
+            self.state().security_groups,
+            id,
+            "security group",
+            "get_security_group"
+        )
     }
 
-    async fn create_security_group(&self, spec: &CreateSecurityGroup) -> Result<Operation<SecurityGroup>> {
+    async fn create_security_group(
+        &self,
+        spec: &CreateSecurityGroup,
+    ) -> Result<Operation<SecurityGroup>> {
         const OP: &str = "create_security_group";
         self.enter(OP).await?;
         if spec.name.trim().is_empty() {
@@ -360,7 +403,10 @@ impl NetworkApi for MockProvider {
             raw: None,
         };
         st.security_groups.insert(id, g.clone());
-        Ok(Operation::ready(format!("create security group {}", spec.name), g))
+        Ok(Operation::ready(
+            format!("create security group {}", spec.name),
+            g,
+        ))
     }
 
     async fn delete_security_group(&self, id: &SecurityGroupId) -> Result<Operation<()>> {
@@ -371,7 +417,10 @@ impl NetworkApi for MockProvider {
             return Err(self.context(Error::not_found(format!("security group {id}")), OP));
         }
         if st.ports.values().any(|p| p.security_groups.contains(id)) {
-            return Err(self.context(conflict(format!("security group {id} is in use by a port")), OP));
+            return Err(self.context(
+                conflict(format!("security group {id} is in use by a port")),
+                OP,
+            ));
         }
         st.security_groups.remove(id.as_str());
         Ok(Operation::ready(format!("delete security group {id}"), ()))
@@ -385,13 +434,19 @@ impl NetworkApi for MockProvider {
         self.enter(OP).await?;
         if let (Some(a), Some(b)) = (spec.port_min, spec.port_max) {
             if a > b {
-                return Err(self.context(Error::invalid_input(format!("port range {a}-{b} is reversed")), OP));
+                return Err(self.context(
+                    Error::invalid_input(format!("port range {a}-{b} is reversed")),
+                    OP,
+                ));
             }
         }
         if (spec.port_min.is_some() || spec.port_max.is_some())
             && !matches!(spec.protocol.as_deref(), Some("tcp" | "udp" | "sctp"))
         {
-            return Err(self.context(Error::invalid_input("a port range needs protocol tcp, udp or sctp"), OP));
+            return Err(self.context(
+                Error::invalid_input("a port range needs protocol tcp, udp or sctp"),
+                OP,
+            ));
         }
         let mut st = self.state();
         if let Some(RuleRemote::Group(g)) = &spec.remote {
@@ -401,7 +456,10 @@ impl NetworkApi for MockProvider {
         }
         let id = st.next_id("sgr");
         let Some(group) = st.security_groups.get_mut(spec.group_id.as_str()) else {
-            return Err(self.context(Error::not_found(format!("security group {}", spec.group_id)), OP));
+            return Err(self.context(
+                Error::not_found(format!("security group {}", spec.group_id)),
+                OP,
+            ));
         };
         let rule = SecurityGroupRule {
             id: SecurityGroupRuleId::new(id),
@@ -423,12 +481,16 @@ impl NetworkApi for MockProvider {
         };
         if group.rules.iter().any(same) {
             return Err(self.context(
-                Error::new(ErrorKind::AlreadyExists, "an identical rule already exists").with_http_status(409),
+                Error::new(ErrorKind::AlreadyExists, "an identical rule already exists")
+                    .with_http_status(409),
                 OP,
             ));
         }
         group.rules.push(rule.clone());
-        Ok(Operation::ready(format!("create rule in {}", spec.group_id), rule))
+        Ok(Operation::ready(
+            format!("create rule in {}", spec.group_id),
+            rule,
+        ))
     }
 
     async fn delete_security_group_rule(&self, id: &SecurityGroupRuleId) -> Result<Operation<()>> {
@@ -449,7 +511,11 @@ impl NetworkApi for MockProvider {
         mock_stream!(self, options, list_routers_page)
     }
 
-    async fn list_routers_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Router>> {
+    async fn list_routers_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Router>> {
         self.enter("list_routers").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -475,7 +541,10 @@ impl NetworkApi for MockProvider {
             match st.networks.get(ext.as_str()) {
                 None => return Err(self.context(Error::not_found(format!("network {ext}")), OP)),
                 Some(n) if !n.external => {
-                    return Err(self.context(Error::invalid_input(format!("network {ext} is not external")), OP))
+                    return Err(self.context(
+                        Error::invalid_input(format!("network {ext} is not external")),
+                        OP,
+                    ))
                 }
                 Some(_) => {}
             }
@@ -508,7 +577,11 @@ impl NetworkApi for MockProvider {
         Ok(Operation::ready(format!("delete router {id}"), ()))
     }
 
-    async fn add_router_interface(&self, router: &RouterId, subnet: &SubnetId) -> Result<Operation<Router>> {
+    async fn add_router_interface(
+        &self,
+        router: &RouterId,
+        subnet: &SubnetId,
+    ) -> Result<Operation<Router>> {
         const OP: &str = "add_router_interface";
         self.enter(OP).await?;
         let mut st = self.state();
@@ -519,13 +592,23 @@ impl NetworkApi for MockProvider {
             return Err(self.context(Error::not_found(format!("router {router}")), OP));
         };
         if r.interfaces.contains(subnet) {
-            return Err(self.context(conflict(format!("subnet {subnet} is already on router {router}")), OP));
+            return Err(self.context(
+                conflict(format!("subnet {subnet} is already on router {router}")),
+                OP,
+            ));
         }
         r.interfaces.push(subnet.clone());
-        Ok(Operation::ready(format!("add {subnet} to router {router}"), r.clone()))
+        Ok(Operation::ready(
+            format!("add {subnet} to router {router}"),
+            r.clone(),
+        ))
     }
 
-    async fn remove_router_interface(&self, router: &RouterId, subnet: &SubnetId) -> Result<Operation<Router>> {
+    async fn remove_router_interface(
+        &self,
+        router: &RouterId,
+        subnet: &SubnetId,
+    ) -> Result<Operation<Router>> {
         const OP: &str = "remove_router_interface";
         self.enter(OP).await?;
         let mut st = self.state();
@@ -535,25 +618,47 @@ impl NetworkApi for MockProvider {
         let before = r.interfaces.len();
         r.interfaces.retain(|s| s != subnet);
         if before == r.interfaces.len() {
-            return Err(self.context(Error::not_found(format!("interface for subnet {subnet} on router {router}")), OP));
+            return Err(self.context(
+                Error::not_found(format!("interface for subnet {subnet} on router {router}")),
+                OP,
+            ));
         }
-        Ok(Operation::ready(format!("remove {subnet} from router {router}"), r.clone()))
+        Ok(Operation::ready(
+            format!("remove {subnet} from router {router}"),
+            r.clone(),
+        ))
     }
 
     fn list_floating_ips(&self, options: ListOptions) -> ItemStream<FloatingIp> {
         mock_stream!(self, options, list_floating_ips_page)
     }
 
-    async fn list_floating_ips_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<FloatingIp>> {
+    async fn list_floating_ips_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<FloatingIp>> {
         self.enter("list_floating_ips").await?;
         let st = self.state();
-        let (items, next) = page_of(&st.floating_ips, options, page.as_ref(), |_| true, Clone::clone);
+        let (items, next) = page_of(
+            &st.floating_ips,
+            options,
+            page.as_ref(),
+            |_| true,
+            Clone::clone,
+        );
         Ok(Page::new(items, next))
     }
 
     async fn get_floating_ip(&self, id: &FloatingIpId) -> Result<FloatingIp> {
         self.enter("get_floating_ip").await?;
-        get_or_404!(self, self.state().floating_ips, id, "floating IP", "get_floating_ip")
+        get_or_404!(
+            self,
+            self.state().floating_ips,
+            id,
+            "floating IP",
+            "get_floating_ip"
+        )
     }
 
     async fn create_floating_ip(&self, spec: &CreateFloatingIp) -> Result<Operation<FloatingIp>> {
@@ -564,11 +669,18 @@ impl NetworkApi for MockProvider {
             Some(n) => match st.networks.get(n.as_str()) {
                 None => return Err(self.context(Error::not_found(format!("network {n}")), OP)),
                 Some(net) if !net.external => {
-                    return Err(self.context(Error::invalid_input(format!("network {n} is not external")), OP))
+                    return Err(self.context(
+                        Error::invalid_input(format!("network {n} is not external")),
+                        OP,
+                    ))
                 }
                 Some(_) => Some(n.clone()),
             },
-            None => st.networks.values().find(|n| n.external).map(|n| n.id.clone()),
+            None => st
+                .networks
+                .values()
+                .find(|n| n.external)
+                .map(|n| n.id.clone()),
         };
         let fixed_address = match &spec.port_id {
             None => None,
@@ -592,7 +704,11 @@ impl NetworkApi for MockProvider {
         Ok(Operation::ready("create floating IP", fip))
     }
 
-    async fn associate_floating_ip(&self, id: &FloatingIpId, port: Option<&PortId>) -> Result<Operation<FloatingIp>> {
+    async fn associate_floating_ip(
+        &self,
+        id: &FloatingIpId,
+        port: Option<&PortId>,
+    ) -> Result<Operation<FloatingIp>> {
         const OP: &str = "associate_floating_ip";
         self.enter(OP).await?;
         let mut st = self.state();
@@ -607,7 +723,9 @@ impl NetworkApi for MockProvider {
                     .values()
                     .any(|f| f.id != *id && f.port_id.as_ref() == Some(p))
                 {
-                    return Err(self.context(conflict(format!("port {p} already has a floating IP")), OP));
+                    return Err(
+                        self.context(conflict(format!("port {p} already has a floating IP")), OP)
+                    );
                 }
                 port.fixed_ips.first().map(|f| f.ip_address.clone())
             }
@@ -617,7 +735,10 @@ impl NetworkApi for MockProvider {
         };
         f.port_id = port.cloned();
         f.fixed_address = fixed;
-        Ok(Operation::ready(format!("associate floating IP {id}"), f.clone()))
+        Ok(Operation::ready(
+            format!("associate floating IP {id}"),
+            f.clone(),
+        ))
     }
 
     async fn delete_floating_ip(&self, id: &FloatingIpId) -> Result<Operation<()>> {

@@ -32,11 +32,33 @@ pub(crate) fn capabilities(p: Profile) -> Capabilities {
     match p {
         Profile::Vsphere | Profile::VsphereNsx => {
             if p == Profile::Vsphere {
-                set(&mut c, Feature::Sdn, Capability::deployment(format!("overlay networks need NSX: {NO_NSX}")));
-                set(&mut c, Feature::Subnets, Capability::deployment(format!("subnets (IPAM) need NSX segments: {NO_NSX}")));
-                set(&mut c, Feature::SecurityGroups, Capability::deployment(format!("security groups need the NSX distributed firewall: {NO_NSX}")));
-                set(&mut c, Feature::Routers, Capability::deployment(format!("routers need NSX gateways: {NO_NSX}")));
-                set(&mut c, Feature::FloatingIps, Capability::deployment(format!("floating IPs need NSX NAT: {NO_NSX}")));
+                set(
+                    &mut c,
+                    Feature::Sdn,
+                    Capability::deployment(format!("overlay networks need NSX: {NO_NSX}")),
+                );
+                set(
+                    &mut c,
+                    Feature::Subnets,
+                    Capability::deployment(format!("subnets (IPAM) need NSX segments: {NO_NSX}")),
+                );
+                set(
+                    &mut c,
+                    Feature::SecurityGroups,
+                    Capability::deployment(format!(
+                        "security groups need the NSX distributed firewall: {NO_NSX}"
+                    )),
+                );
+                set(
+                    &mut c,
+                    Feature::Routers,
+                    Capability::deployment(format!("routers need NSX gateways: {NO_NSX}")),
+                );
+                set(
+                    &mut c,
+                    Feature::FloatingIps,
+                    Capability::deployment(format!("floating IPs need NSX NAT: {NO_NSX}")),
+                );
             }
             set(
                 &mut c,
@@ -48,7 +70,9 @@ pub(crate) fn capabilities(p: Profile) -> Capabilities {
                 Feature::KeyPairs,
                 Capability::never("vSphere has no key-pair resource; inject SSH keys through guest customization or cloud-init user data"),
             );
-            c.platform.object_storage = Capability::never("vSphere has no object storage (no Swift); storage is datastores and vSAN");
+            c.platform.object_storage = Capability::never(
+                "vSphere has no object storage (no Swift); storage is datastores and vSAN",
+            );
             c.platform.image_sharing = Capability::never(
                 "vSphere images are bound to the vCenter datastore or content library and cannot be shared with other environments",
             );
@@ -60,10 +84,26 @@ pub(crate) fn capabilities(p: Profile) -> Capabilities {
         }
         Profile::OpenstackOnVsphere => {
             let why = "this region's Nova drives vCenter and its Neutron uses VMware port groups without NSX";
-            set(&mut c, Feature::Sdn, Capability::deployment(format!("overlay networks need NSX: {why}")));
-            set(&mut c, Feature::SecurityGroups, Capability::deployment(format!("security groups need NSX: {why}")));
-            set(&mut c, Feature::Routers, Capability::deployment(format!("routers need NSX: {why}")));
-            set(&mut c, Feature::FloatingIps, Capability::deployment(format!("floating IPs need NSX: {why}")));
+            set(
+                &mut c,
+                Feature::Sdn,
+                Capability::deployment(format!("overlay networks need NSX: {why}")),
+            );
+            set(
+                &mut c,
+                Feature::SecurityGroups,
+                Capability::deployment(format!("security groups need NSX: {why}")),
+            );
+            set(
+                &mut c,
+                Feature::Routers,
+                Capability::deployment(format!("routers need NSX: {why}")),
+            );
+            set(
+                &mut c,
+                Feature::FloatingIps,
+                Capability::deployment(format!("floating IPs need NSX: {why}")),
+            );
             c.platform.object_storage = Capability::never("a vSphere-backed region has no Swift: storage is what VMware supports (datastores, vSAN)");
             c.platform.image_sharing = Capability::never(
                 "images of a vSphere-backed region live in Glance's VMware datastore store and cannot be shared with other environments",
@@ -116,7 +156,13 @@ pub(crate) fn flavors(p: Profile) -> Vec<Flavor> {
             flavor("vm-1cpu-2gb", "1 vCPU, 2 GiB", 1, 2048, 40),
             flavor("vm-2cpu-4gb", "2 vCPU, 4 GiB", 2, 4096, 60),
             flavor("vm-4cpu-16gb", "4 vCPU, 16 GiB", 4, 16384, 100),
-            flavor("vm-16cpu-256gb", "16 vCPU, 256 GiB (scale-up)", 16, 262_144, 500),
+            flavor(
+                "vm-16cpu-256gb",
+                "16 vCPU, 256 GiB (scale-up)",
+                16,
+                262_144,
+                500,
+            ),
         ],
         Profile::OpenstackKvm | Profile::OpenstackOnVsphere => vec![
             flavor("1", "m1.tiny", 1, 512, 1),
@@ -170,7 +216,12 @@ pub(crate) fn images(p: Profile) -> Vec<(&'static str, &'static str, &'static st
         ],
         Profile::Azure => vec![
             ("Canonical:ubuntu-24_04-lts:server", "vhd", "bare", "linux"),
-            ("MicrosoftWindowsServer:2022-datacenter", "vhd", "bare", "windows"),
+            (
+                "MicrosoftWindowsServer:2022-datacenter",
+                "vhd",
+                "bare",
+                "windows",
+            ),
         ],
     }
 }
@@ -190,7 +241,9 @@ pub(crate) fn networks(p: Profile) -> Vec<(&'static str, NetworkKind, Option<u32
             ("public", NetworkKind::Flat, None, true),
             ("private", NetworkKind::Overlay, Some(1001), false),
         ],
-        Profile::OpenstackOnVsphere => vec![("vmware-vlan-200", NetworkKind::Vlan, Some(200), false)],
+        Profile::OpenstackOnVsphere => {
+            vec![("vmware-vlan-200", NetworkKind::Vlan, Some(200), false)]
+        }
         Profile::Azure => vec![("vnet-default", NetworkKind::Overlay, None, false)],
     }
 }

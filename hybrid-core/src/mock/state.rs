@@ -98,7 +98,13 @@ impl State {
                 properties: Metadata::new(),
                 raw: None,
             };
-            s.images.insert(id, StoredImage { image, data: Some(data) });
+            s.images.insert(
+                id,
+                StoredImage {
+                    image,
+                    data: Some(data),
+                },
+            );
         }
         for (name, kind, seg, external) in profiles::networks(profile) {
             let id = s.next_id("net");
@@ -229,7 +235,12 @@ impl State {
     pub(crate) fn seed_servers(&mut self, n: usize) {
         let flavor = self.flavors.keys().next().map(|k| FlavorId::new(k.clone()));
         let image = self.images.keys().next().map(|k| ImageId::new(k.clone()));
-        let network = self.networks.values().next().map(|n| n.name.clone()).unwrap_or_default();
+        let network = self
+            .networks
+            .values()
+            .next()
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
         for i in 0..n {
             let id = self.next_id("srv");
             let server = Server {
@@ -259,7 +270,12 @@ impl State {
 
 /// A private address derived from a sequence number.
 pub(crate) fn ip_for(seq: u64) -> String {
-    format!("10.{}.{}.{}", (seq >> 16) & 0xff, (seq >> 8) & 0xff, (seq & 0xff).max(2))
+    format!(
+        "10.{}.{}.{}",
+        (seq >> 16) & 0xff,
+        (seq >> 8) & 0xff,
+        (seq & 0xff).max(2)
+    )
 }
 
 /// A content checksum (FNV-1a 64, hex): stable and dependency-free. Not cryptographic.
@@ -302,6 +318,10 @@ pub(crate) fn page_of<V, T>(
         items.push(out(v));
         last = Some(k);
     }
-    let next = if more { last.map(|k| PageToken::new(k.clone())) } else { None };
+    let next = if more {
+        last.map(|k| PageToken::new(k.clone()))
+    } else {
+        None
+    };
     (items, next)
 }

@@ -35,7 +35,10 @@ impl MockProvider {
                     return Ok(PollResult::Ready(out));
                 }
                 if v.status == VolumeStatus::Error {
-                    return Err(Error::new(ErrorKind::OperationFailed, format!("volume {id} went to error")));
+                    return Err(Error::new(
+                        ErrorKind::OperationFailed,
+                        format!("volume {id} went to error"),
+                    ));
                 }
                 Ok(PollResult::Pending(Progress::status(v.status.as_str())))
             }
@@ -99,7 +102,11 @@ impl Storage for MockProvider {
         mock_stream!(self, options, list_volumes_page)
     }
 
-    async fn list_volumes_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Volume>> {
+    async fn list_volumes_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Volume>> {
         self.enter("list_volumes").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -125,7 +132,10 @@ impl Storage for MockProvider {
         const OP: &str = "create_volume";
         self.enter(OP).await?;
         if spec.size_gib == 0 {
-            return Err(self.context(Error::invalid_input("a volume needs a size of at least 1 GiB"), OP));
+            return Err(self.context(
+                Error::invalid_input("a volume needs a size of at least 1 GiB"),
+                OP,
+            ));
         }
         let at = self.after(self.delays().build_ms);
         let mut st = self.state();
@@ -160,9 +170,11 @@ impl Storage for MockProvider {
         st.volumes.insert(id.clone(), v);
         st.schedule(at, Transition::Volume(id.clone(), VolumeStatus::Available));
         drop(st);
-        Ok(self.volume_until(format!("create volume {}", spec.name), &VolumeId::new(id), |v| {
-            (v.status == VolumeStatus::Available).then(|| v.clone())
-        }))
+        Ok(self.volume_until(
+            format!("create volume {}", spec.name),
+            &VolumeId::new(id),
+            |v| (v.status == VolumeStatus::Available).then(|| v.clone()),
+        ))
     }
 
     async fn delete_volume(&self, id: &VolumeId) -> Result<Operation<()>> {
@@ -211,12 +223,20 @@ impl Storage for MockProvider {
         v.status = VolumeStatus::Extending;
         st.schedule(at, Transition::VolumeSize(id.to_string(), new_size_gib));
         drop(st);
-        Ok(self.volume_until(format!("extend volume {id}"), id, move |v| {
-            (v.size_gib == new_size_gib && v.status != VolumeStatus::Extending).then(|| v.clone())
-        }))
+        Ok(
+            self.volume_until(format!("extend volume {id}"), id, move |v| {
+                (v.size_gib == new_size_gib && v.status != VolumeStatus::Extending)
+                    .then(|| v.clone())
+            }),
+        )
     }
 
-    async fn attach_volume(&self, volume: &VolumeId, server: &ServerId, device: Option<&str>) -> Result<Operation<Attachment>> {
+    async fn attach_volume(
+        &self,
+        volume: &VolumeId,
+        server: &ServerId,
+        device: Option<&str>,
+    ) -> Result<Operation<Attachment>> {
         const OP: &str = "attach_volume";
         self.enter(OP).await?;
         let at = self.after(self.delays().action_ms);
@@ -232,7 +252,10 @@ impl Storage for MockProvider {
             return Err(self.context(Error::not_found(format!("volume {volume}")), OP));
         };
         if v.status != VolumeStatus::Available {
-            return Err(self.context(conflict(format!("volume {volume} is {}, not available", v.status)), OP));
+            return Err(self.context(
+                conflict(format!("volume {volume} is {}, not available", v.status)),
+                OP,
+            ));
         }
         v.status = VolumeStatus::Attaching;
         let attachment = Attachment {
@@ -241,12 +264,22 @@ impl Storage for MockProvider {
             server_id: server.clone(),
             device: Some(device.unwrap_or("/dev/vdb").to_owned()),
         };
-        st.schedule(at, Transition::VolumeAttached(volume.to_string(), attachment));
+        st.schedule(
+            at,
+            Transition::VolumeAttached(volume.to_string(), attachment),
+        );
         drop(st);
         let server = server.clone();
-        Ok(self.volume_until(format!("attach volume {volume} to {server}"), volume, move |v| {
-            v.attachments.iter().find(|a| a.server_id == server).cloned()
-        }))
+        Ok(self.volume_until(
+            format!("attach volume {volume} to {server}"),
+            volume,
+            move |v| {
+                v.attachments
+                    .iter()
+                    .find(|a| a.server_id == server)
+                    .cloned()
+            },
+        ))
     }
 
     async fn detach_volume(&self, volume: &VolumeId, server: &ServerId) -> Result<Operation<()>> {
@@ -264,19 +297,30 @@ impl Storage for MockProvider {
             ));
         }
         v.status = VolumeStatus::Detaching;
-        st.schedule(at, Transition::VolumeDetached(volume.to_string(), server.clone()));
+        st.schedule(
+            at,
+            Transition::VolumeDetached(volume.to_string(), server.clone()),
+        );
         drop(st);
         let server = server.clone();
-        Ok(self.volume_until(format!("detach volume {volume}"), volume, move |v| {
-            (v.status != VolumeStatus::Detaching && !v.attachments.iter().any(|a| a.server_id == server)).then_some(())
-        }))
+        Ok(
+            self.volume_until(format!("detach volume {volume}"), volume, move |v| {
+                (v.status != VolumeStatus::Detaching
+                    && !v.attachments.iter().any(|a| a.server_id == server))
+                .then_some(())
+            }),
+        )
     }
 
     fn list_snapshots(&self, options: ListOptions) -> ItemStream<Snapshot> {
         mock_stream!(self, options, list_snapshots_page)
     }
 
-    async fn list_snapshots_page(&self, options: &ListOptions, page: Option<PageToken>) -> Result<Page<Snapshot>> {
+    async fn list_snapshots_page(
+        &self,
+        options: &ListOptions,
+        page: Option<PageToken>,
+    ) -> Result<Page<Snapshot>> {
         self.enter("list_snapshots").await?;
         let st = self.state();
         let (items, next) = page_of(
@@ -308,7 +352,10 @@ impl Storage for MockProvider {
         };
         if !v.attachments.is_empty() && !spec.force {
             return Err(self.context(
-                conflict(format!("volume {} is attached; snapshot it with force", spec.volume_id)),
+                conflict(format!(
+                    "volume {} is attached; snapshot it with force",
+                    spec.volume_id
+                )),
                 OP,
             ));
         }
@@ -325,11 +372,16 @@ impl Storage for MockProvider {
                 raw: None,
             },
         );
-        st.schedule(at, Transition::Snapshot(id.clone(), SnapshotStatus::Available));
+        st.schedule(
+            at,
+            Transition::Snapshot(id.clone(), SnapshotStatus::Available),
+        );
         drop(st);
-        Ok(self.snapshot_until(format!("create snapshot {}", spec.name), &SnapshotId::new(id), |s| {
-            s.filter(|s| s.status == SnapshotStatus::Available).cloned()
-        }))
+        Ok(self.snapshot_until(
+            format!("create snapshot {}", spec.name),
+            &SnapshotId::new(id),
+            |s| s.filter(|s| s.status == SnapshotStatus::Available).cloned(),
+        ))
     }
 
     async fn delete_snapshot(&self, id: &SnapshotId) -> Result<Operation<()>> {
@@ -345,6 +397,10 @@ impl Storage for MockProvider {
             st.schedule(at, Transition::SnapshotGone(id.to_string()));
         }
         drop(st);
-        Ok(self.snapshot_until(format!("delete snapshot {id}"), id, |s| s.is_none().then_some(())))
+        Ok(
+            self.snapshot_until(format!("delete snapshot {id}"), id, |s| {
+                s.is_none().then_some(())
+            }),
+        )
     }
 }

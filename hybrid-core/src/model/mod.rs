@@ -65,7 +65,7 @@ macro_rules! typed_id {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -146,7 +146,7 @@ macro_rules! status_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };
@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(a, ServerStatus::Active);
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"ACTIVE\"");
         assert_eq!(VolumeStatus::parse("in-use"), VolumeStatus::InUse);
-        assert_eq!(ImageStatus::parse("weird"), ImageStatus::Other("weird".into()));
+        assert_eq!(
+            ImageStatus::parse("weird"),
+            ImageStatus::Other("weird".into())
+        );
     }
 
     #[test]
@@ -203,7 +206,10 @@ mod tests {
     fn raw_document_shape() {
         let r = RawDocument::Json(serde_json::json!({"a": 1}));
         let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(v, serde_json::json!({"format": "json", "document": {"a": 1}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"format": "json", "document": {"a": 1}})
+        );
         assert_eq!(r.as_json().unwrap()["a"], 1);
     }
 }

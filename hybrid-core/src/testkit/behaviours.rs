@@ -94,8 +94,7 @@ async fn wait<T: Send + 'static>(h: &Harness, what: &str, op: Operation<T>) -> R
         Some(w) => op.with_options(w),
         None => op.with_timeout(h.timeout),
     };
-    op.await
-        .map_err(|e| Failure(format!("{what}: {e}")))
+    op.await.map_err(|e| Failure(format!("{what}: {e}")))
 }
 
 fn expect_kind<T>(r: crate::Result<T>, kind: ErrorKind, what: &str) -> Result<(), Failure> {
@@ -170,7 +169,9 @@ async fn server_spec(h: &Harness, name: &str) -> Result<CreateServer, Failure> {
 pub async fn identity_and_check(h: &Harness) -> Check {
     let info = p(h).info();
     ensure!(!info.name.is_empty(), "info().name is empty");
-    p(h).check().await.map_err(|e| Failure(format!("check() failed: {e}")))?;
+    p(h).check()
+        .await
+        .map_err(|e| Failure(format!("check() failed: {e}")))?;
     let caps = p(h).capabilities();
     for (f, c) in caps.unsupported() {
         let r = c.reason.as_ref();
@@ -180,8 +181,12 @@ pub async fn identity_and_check(h: &Harness) -> Check {
         );
     }
     let json = serde_json::to_string(caps.as_ref()).map_err(|e| Failure(e.to_string()))?;
-    let back: crate::Capabilities = serde_json::from_str(&json).map_err(|e| Failure(e.to_string()))?;
-    ensure!(back == *caps, "capabilities do not survive a serde round trip");
+    let back: crate::Capabilities =
+        serde_json::from_str(&json).map_err(|e| Failure(e.to_string()))?;
+    ensure!(
+        back == *caps,
+        "capabilities do not survive a serde round trip"
+    );
     Ok(Outcome::Passed)
 }
 
@@ -235,22 +240,66 @@ pub async fn not_found(h: &Harness) -> Check {
     let s = p(h).storage();
     let i = p(h).images();
     let checks: Vec<(Feature, &str, crate::Result<()>)> = vec![
-        (Feature::Servers, "get_server", c.get_server(&id.into()).await.map(drop)),
-        (Feature::Flavors, "get_flavor", c.get_flavor(&id.into()).await.map(drop)),
-        (Feature::KeyPairs, "get_key_pair", c.get_key_pair(&h.name("missing")).await.map(drop)),
-        (Feature::Networks, "get_network", n.get_network(&id.into()).await.map(drop)),
-        (Feature::Subnets, "get_subnet", n.get_subnet(&id.into()).await.map(drop)),
-        (Feature::Ports, "get_port", n.get_port(&id.into()).await.map(drop)),
+        (
+            Feature::Servers,
+            "get_server",
+            c.get_server(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Flavors,
+            "get_flavor",
+            c.get_flavor(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::KeyPairs,
+            "get_key_pair",
+            c.get_key_pair(&h.name("missing")).await.map(drop),
+        ),
+        (
+            Feature::Networks,
+            "get_network",
+            n.get_network(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Subnets,
+            "get_subnet",
+            n.get_subnet(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Ports,
+            "get_port",
+            n.get_port(&id.into()).await.map(drop),
+        ),
         (
             Feature::SecurityGroups,
             "get_security_group",
             n.get_security_group(&id.into()).await.map(drop),
         ),
-        (Feature::Routers, "get_router", n.get_router(&id.into()).await.map(drop)),
-        (Feature::FloatingIps, "get_floating_ip", n.get_floating_ip(&id.into()).await.map(drop)),
-        (Feature::Volumes, "get_volume", s.get_volume(&id.into()).await.map(drop)),
-        (Feature::Snapshots, "get_snapshot", s.get_snapshot(&id.into()).await.map(drop)),
-        (Feature::Images, "get_image", i.get_image(&id.into()).await.map(drop)),
+        (
+            Feature::Routers,
+            "get_router",
+            n.get_router(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::FloatingIps,
+            "get_floating_ip",
+            n.get_floating_ip(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Volumes,
+            "get_volume",
+            s.get_volume(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Snapshots,
+            "get_snapshot",
+            s.get_snapshot(&id.into()).await.map(drop),
+        ),
+        (
+            Feature::Images,
+            "get_image",
+            i.get_image(&id.into()).await.map(drop),
+        ),
     ];
     for (feature, what, r) in checks {
         let kind = if supports(h, feature) {
@@ -273,11 +322,27 @@ pub async fn flavors(h: &Harness) -> Check {
     ensure!(!all.is_empty(), "no flavor listed");
     let first = &all[0];
     let got = c.get_flavor(&first.id).await?;
-    ensure!(got.id == first.id && got.name == first.name, "get_flavor disagrees with the list");
-    ensure!(got.vcpus > 0 && got.ram_mib > 0, "flavor {} has no vCPU or memory", got.id);
-    let page = c.list_flavors_page(&ListOptions::new().with_page_size(1), None).await?;
-    ensure!(page.items.len() == 1, "a page of size 1 held {} flavors", page.items.len());
-    ensure!(page.items[0].id == first.id, "the first page does not start where the stream does");
+    ensure!(
+        got.id == first.id && got.name == first.name,
+        "get_flavor disagrees with the list"
+    );
+    ensure!(
+        got.vcpus > 0 && got.ram_mib > 0,
+        "flavor {} has no vCPU or memory",
+        got.id
+    );
+    let page = c
+        .list_flavors_page(&ListOptions::new().with_page_size(1), None)
+        .await?;
+    ensure!(
+        page.items.len() == 1,
+        "a page of size 1 held {} flavors",
+        page.items.len()
+    );
+    ensure!(
+        page.items[0].id == first.id,
+        "the first page does not start where the stream does"
+    );
     ensure!(
         page.next.is_some() == (all.len() > 1),
         "page token presence is wrong for {} flavors",
@@ -306,11 +371,22 @@ pub async fn server_lifecycle(h: &Harness) -> Check {
     let body = async {
         let server = wait(h, "create_server", op).await?;
         *created.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.id.clone());
-        ensure!(server.status == ServerStatus::Active, "created server is {}", server.status);
-        ensure!(server.name == name, "created server is named {:?}", server.name);
+        ensure!(
+            server.status == ServerStatus::Active,
+            "created server is {}",
+            server.status
+        );
+        ensure!(
+            server.name == name,
+            "created server is named {:?}",
+            server.name
+        );
         let id = server.id.clone();
         let got = c.get_server(&id).await?;
-        ensure!(got.id == id && got.name == name, "get_server disagrees with create");
+        ensure!(
+            got.id == id && got.name == name,
+            "get_server disagrees with create"
+        );
         if supports(h, Feature::ServerMetadata) {
             ensure!(
                 got.metadata.get("purpose").map(String::as_str) == Some("conformance"),
@@ -319,18 +395,42 @@ pub async fn server_lifecycle(h: &Harness) -> Check {
             );
         }
         let listed = c.find_server(&name).await?;
-        ensure!(listed.is_some_and(|s| s.id == id), "list_servers by name does not find it");
+        ensure!(
+            listed.is_some_and(|s| s.id == id),
+            "list_servers by name does not find it"
+        );
 
         if supports(h, Feature::Power) {
             let s = wait(h, "stop_server", c.stop_server(&id).await?).await?;
-            ensure!(s.status == ServerStatus::Stopped, "stopped server is {}", s.status);
-            expect_kind(c.stop_server(&id).await.map(drop), ErrorKind::Conflict, "stopping a stopped server")?;
+            ensure!(
+                s.status == ServerStatus::Stopped,
+                "stopped server is {}",
+                s.status
+            );
+            expect_kind(
+                c.stop_server(&id).await.map(drop),
+                ErrorKind::Conflict,
+                "stopping a stopped server",
+            )?;
             let s = wait(h, "start_server", c.start_server(&id).await?).await?;
-            ensure!(s.status == ServerStatus::Active, "started server is {}", s.status);
+            ensure!(
+                s.status == ServerStatus::Active,
+                "started server is {}",
+                s.status
+            );
         }
         if supports(h, Feature::Reboot) {
-            let s = wait(h, "reboot_server", c.reboot_server(&id, RebootKind::Soft).await?).await?;
-            ensure!(s.status == ServerStatus::Active, "rebooted server is {}", s.status);
+            let s = wait(
+                h,
+                "reboot_server",
+                c.reboot_server(&id, RebootKind::Soft).await?,
+            )
+            .await?;
+            ensure!(
+                s.status == ServerStatus::Active,
+                "rebooted server is {}",
+                s.status
+            );
         }
         if supports(h, Feature::Resize) {
             let current = got.flavor.clone();
@@ -342,32 +442,57 @@ pub async fn server_lifecycle(h: &Harness) -> Check {
                 .await?;
             if let Some(other) = other {
                 let s = wait(h, "resize_server", c.resize_server(&id, &other.id).await?).await?;
-                ensure!(s.flavor.as_ref() == Some(&other.id), "resized server has flavor {:?}", s.flavor);
-                ensure!(s.status == ServerStatus::Active, "resized server is {}", s.status);
+                ensure!(
+                    s.flavor.as_ref() == Some(&other.id),
+                    "resized server has flavor {:?}",
+                    s.flavor
+                );
+                ensure!(
+                    s.status == ServerStatus::Active,
+                    "resized server is {}",
+                    s.status
+                );
             }
         }
         if supports(h, Feature::ServerTags) {
             let tags = c.set_server_tags(&id, &["a".into(), "b".into()]).await?;
-            ensure!(tags == vec!["a".to_owned(), "b".to_owned()], "set_server_tags returned {tags:?}");
+            ensure!(
+                tags == vec!["a".to_owned(), "b".to_owned()],
+                "set_server_tags returned {tags:?}"
+            );
             c.add_server_tag(&id, "c").await?;
             c.remove_server_tag(&id, "a").await?;
             let s = c.get_server(&id).await?;
             let got: BTreeSet<_> = s.tags.iter().cloned().collect();
             let want: BTreeSet<_> = ["b".to_owned(), "c".to_owned()].into();
             ensure!(got == want, "tags are {got:?}, expected {want:?}");
-            expect_kind(c.remove_server_tag(&id, "zz").await, ErrorKind::NotFound, "removing an absent tag")?;
+            expect_kind(
+                c.remove_server_tag(&id, "zz").await,
+                ErrorKind::NotFound,
+                "removing an absent tag",
+            )?;
         }
         if supports(h, Feature::ServerMetadata) {
             let m = c
                 .set_server_metadata(&id, &[("k".to_owned(), "v".to_owned())].into())
                 .await?;
-            ensure!(m.get("k").map(String::as_str) == Some("v"), "set_server_metadata returned {m:?}");
+            ensure!(
+                m.get("k").map(String::as_str) == Some("v"),
+                "set_server_metadata returned {m:?}"
+            );
             c.delete_server_metadata(&id, "k").await?;
             let s = c.get_server(&id).await?;
-            ensure!(!s.metadata.contains_key("k"), "deleted metadata key is still there");
+            ensure!(
+                !s.metadata.contains_key("k"),
+                "deleted metadata key is still there"
+            );
         }
         wait(h, "delete_server", c.delete_server(&id).await?).await?;
-        expect_kind(c.get_server(&id).await, ErrorKind::NotFound, "get_server after delete")?;
+        expect_kind(
+            c.get_server(&id).await,
+            ErrorKind::NotFound,
+            "get_server after delete",
+        )?;
         *created.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(Outcome::Passed)
     };
@@ -407,13 +532,21 @@ pub async fn server_paging(h: &Harness) -> Check {
         let mut token: Option<PageToken> = None;
         let mut pages = 0;
         loop {
-            let page = c.list_servers_page(&ListOptions::new().with_page_size(2), token.clone()).await?;
-            ensure!(page.items.len() <= 2, "a page of size 2 held {} servers", page.items.len());
+            let page = c
+                .list_servers_page(&ListOptions::new().with_page_size(2), token.clone())
+                .await?;
+            ensure!(
+                page.items.len() <= 2,
+                "a page of size 2 held {} servers",
+                page.items.len()
+            );
             // Tokens must survive serialization (resuming in another process).
             token = match page.next {
                 Some(t) => Some(
-                    serde_json::from_str(&serde_json::to_string(&t).map_err(|e| Failure(e.to_string()))?)
-                        .map_err(|e| Failure(e.to_string()))?,
+                    serde_json::from_str(
+                        &serde_json::to_string(&t).map_err(|e| Failure(e.to_string()))?,
+                    )
+                    .map_err(|e| Failure(e.to_string()))?,
                 ),
                 None => None,
             };
@@ -425,12 +558,21 @@ pub async fn server_paging(h: &Harness) -> Check {
             }
         }
         let unique: BTreeSet<_> = paged.iter().collect();
-        ensure!(unique.len() == paged.len(), "paging returned a server twice");
+        ensure!(
+            unique.len() == paged.len(),
+            "paging returned a server twice"
+        );
         ensure!(paged == streamed, "pages and stream disagree");
         for id in &ids {
-            ensure!(paged.contains(id), "created server {id} is missing from the pages");
+            ensure!(
+                paged.contains(id),
+                "created server {id} is missing from the pages"
+            );
         }
-        ensure!(pages >= 2, "three servers at two per page fit on {pages} page(s)");
+        ensure!(
+            pages >= 2,
+            "three servers at two per page fit on {pages} page(s)"
+        );
         Ok(Outcome::Passed)
     };
     let r = body.await;
@@ -457,7 +599,11 @@ pub async fn wait_timeout(h: &Harness) -> Check {
             .wait_for_server(&s.id, ServerStatus::Suspended, Duration::from_millis(1500))
             .await;
         let took = start.elapsed();
-        expect_kind(r, ErrorKind::Timeout, "waiting for a state that never comes")?;
+        expect_kind(
+            r,
+            ErrorKind::Timeout,
+            "waiting for a state that never comes",
+        )?;
         ensure!(
             took >= Duration::from_millis(1400) && took < Duration::from_secs(30),
             "a 1.5 s wait ended after {took:?}"
@@ -486,16 +632,27 @@ pub async fn key_pairs(h: &Harness) -> Check {
     let body = async {
         let kp = c.create_key_pair(&spec).await?;
         ensure!(kp.name == name, "created key pair is named {:?}", kp.name);
-        expect_kind(c.create_key_pair(&spec).await, ErrorKind::AlreadyExists, "creating it twice")?;
+        expect_kind(
+            c.create_key_pair(&spec).await,
+            ErrorKind::AlreadyExists,
+            "creating it twice",
+        )?;
         let got = c.get_key_pair(&name).await?;
         ensure!(
             got.public_key.split_whitespace().nth(1) == spec.public_key.split_whitespace().nth(1),
             "get_key_pair returned another key"
         );
         let listed: Vec<KeyPair> = c.list_key_pairs(ListOptions::new()).try_collect().await?;
-        ensure!(listed.iter().any(|k| k.name == name), "list_key_pairs misses it");
+        ensure!(
+            listed.iter().any(|k| k.name == name),
+            "list_key_pairs misses it"
+        );
         c.delete_key_pair(&name).await?;
-        expect_kind(c.get_key_pair(&name).await, ErrorKind::NotFound, "get after delete")?;
+        expect_kind(
+            c.get_key_pair(&name).await,
+            ErrorKind::NotFound,
+            "get after delete",
+        )?;
         Ok(Outcome::Passed)
     };
     with_cleanup(body, async {
@@ -522,15 +679,25 @@ pub async fn networks(h: &Harness) -> Check {
     }
     let n = p(h).network();
     let name = h.name("net");
-    let net = wait(h, "create_network", n.create_network(&network_spec(h, &name)).await?).await?;
+    let net = wait(
+        h,
+        "create_network",
+        n.create_network(&network_spec(h, &name)).await?,
+    )
+    .await?;
     let mut subnet_id = None;
     let mut port_id = None;
     let body = async {
         let got = n.get_network(&net.id).await?;
         ensure!(got.name == name, "get_network returned {:?}", got.name);
-        let listed: Vec<crate::model::Network> =
-            n.list_networks(ListOptions::new().with_name(&name)).try_collect().await?;
-        ensure!(listed.iter().any(|x| x.id == net.id), "list_networks by name misses it");
+        let listed: Vec<crate::model::Network> = n
+            .list_networks(ListOptions::new().with_name(&name))
+            .try_collect()
+            .await?;
+        ensure!(
+            listed.iter().any(|x| x.id == net.id),
+            "list_networks by name misses it"
+        );
         if supports(h, Feature::Subnets) {
             let spec = CreateSubnet {
                 network_id: net.id.clone(),
@@ -544,7 +711,11 @@ pub async fn networks(h: &Harness) -> Check {
             let sn = wait(h, "create_subnet", n.create_subnet(&spec).await?).await?;
             subnet_id = Some(sn.id.clone());
             ensure!(sn.cidr == "10.251.7.0/24", "subnet CIDR is {}", sn.cidr);
-            ensure!(sn.network_id == net.id, "subnet is on network {}", sn.network_id);
+            ensure!(
+                sn.network_id == net.id,
+                "subnet is on network {}",
+                sn.network_id
+            );
             let got = n.get_subnet(&sn.id).await?;
             ensure!(got.id == sn.id, "get_subnet disagrees");
         }
@@ -557,19 +728,35 @@ pub async fn networks(h: &Harness) -> Check {
             };
             let port = wait(h, "create_port", n.create_port(&spec).await?).await?;
             port_id = Some(port.id.clone());
-            ensure!(port.network_id == net.id, "port is on network {}", port.network_id);
+            ensure!(
+                port.network_id == net.id,
+                "port is on network {}",
+                port.network_id
+            );
             let got = n.get_port(&port.id).await?;
             ensure!(got.id == port.id, "get_port disagrees");
             wait(h, "delete_port", n.delete_port(&port.id).await?).await?;
             port_id = None;
-            expect_kind(n.get_port(&port.id).await, ErrorKind::NotFound, "get_port after delete")?;
+            expect_kind(
+                n.get_port(&port.id).await,
+                ErrorKind::NotFound,
+                "get_port after delete",
+            )?;
         }
         if let Some(sid) = subnet_id.take() {
             wait(h, "delete_subnet", n.delete_subnet(&sid).await?).await?;
-            expect_kind(n.get_subnet(&sid).await, ErrorKind::NotFound, "get_subnet after delete")?;
+            expect_kind(
+                n.get_subnet(&sid).await,
+                ErrorKind::NotFound,
+                "get_subnet after delete",
+            )?;
         }
         wait(h, "delete_network", n.delete_network(&net.id).await?).await?;
-        expect_kind(n.get_network(&net.id).await, ErrorKind::NotFound, "get_network after delete")?;
+        expect_kind(
+            n.get_network(&net.id).await,
+            ErrorKind::NotFound,
+            "get_network after delete",
+        )?;
         Ok(Outcome::Passed)
     };
     let r = body.await;
@@ -593,7 +780,12 @@ pub async fn security_groups(h: &Harness) -> Check {
         name: h.name("sg"),
         description: "hybrid conformance".into(),
     };
-    let g = wait(h, "create_security_group", n.create_security_group(&spec).await?).await?;
+    let g = wait(
+        h,
+        "create_security_group",
+        n.create_security_group(&spec).await?,
+    )
+    .await?;
     let body = async {
         let rule = CreateSecurityGroupRule {
             group_id: g.id.clone(),
@@ -604,20 +796,50 @@ pub async fn security_groups(h: &Harness) -> Check {
             port_max: Some(22),
             remote: Some(RuleRemote::Cidr("192.0.2.0/24".into())),
         };
-        let r = wait(h, "create_security_group_rule", n.create_security_group_rule(&rule).await?).await?;
-        ensure!(r.port_min == Some(22) && r.port_max == Some(22), "rule ports are {:?}-{:?}", r.port_min, r.port_max);
+        let r = wait(
+            h,
+            "create_security_group_rule",
+            n.create_security_group_rule(&rule).await?,
+        )
+        .await?;
+        ensure!(
+            r.port_min == Some(22) && r.port_max == Some(22),
+            "rule ports are {:?}-{:?}",
+            r.port_min,
+            r.port_max
+        );
         expect_kind(
             n.create_security_group_rule(&rule).await.map(drop),
             ErrorKind::AlreadyExists,
             "creating the same rule twice",
         )?;
         let got = n.get_security_group(&g.id).await?;
-        ensure!(got.rules.iter().any(|x| x.id == r.id), "get_security_group misses the new rule");
-        wait(h, "delete_security_group_rule", n.delete_security_group_rule(&r.id).await?).await?;
+        ensure!(
+            got.rules.iter().any(|x| x.id == r.id),
+            "get_security_group misses the new rule"
+        );
+        wait(
+            h,
+            "delete_security_group_rule",
+            n.delete_security_group_rule(&r.id).await?,
+        )
+        .await?;
         let got = n.get_security_group(&g.id).await?;
-        ensure!(!got.rules.iter().any(|x| x.id == r.id), "deleted rule is still listed");
-        wait(h, "delete_security_group", n.delete_security_group(&g.id).await?).await?;
-        expect_kind(n.get_security_group(&g.id).await, ErrorKind::NotFound, "get after delete")?;
+        ensure!(
+            !got.rules.iter().any(|x| x.id == r.id),
+            "deleted rule is still listed"
+        );
+        wait(
+            h,
+            "delete_security_group",
+            n.delete_security_group(&g.id).await?,
+        )
+        .await?;
+        expect_kind(
+            n.get_security_group(&g.id).await,
+            ErrorKind::NotFound,
+            "get after delete",
+        )?;
         Ok(Outcome::Passed)
     };
     with_cleanup(body, async {
@@ -632,7 +854,12 @@ pub async fn routers(h: &Harness) -> Check {
         return Ok(s);
     }
     let n = p(h).network();
-    let net = wait(h, "create_network", n.create_network(&network_spec(h, &h.name("rnet"))).await?).await?;
+    let net = wait(
+        h,
+        "create_network",
+        n.create_network(&network_spec(h, &h.name("rnet"))).await?,
+    )
+    .await?;
     let mut subnet = None;
     let mut router = None;
     let body = async {
@@ -658,13 +885,34 @@ pub async fn routers(h: &Harness) -> Check {
         )
         .await?;
         router = Some(r.id.clone());
-        let r2 = wait(h, "add_router_interface", n.add_router_interface(&r.id, &sn.id).await?).await?;
-        ensure!(r2.interfaces.contains(&sn.id), "router interfaces {:?} miss the subnet", r2.interfaces);
-        let r3 = wait(h, "remove_router_interface", n.remove_router_interface(&r.id, &sn.id).await?).await?;
-        ensure!(!r3.interfaces.contains(&sn.id), "removed interface still listed");
+        let r2 = wait(
+            h,
+            "add_router_interface",
+            n.add_router_interface(&r.id, &sn.id).await?,
+        )
+        .await?;
+        ensure!(
+            r2.interfaces.contains(&sn.id),
+            "router interfaces {:?} miss the subnet",
+            r2.interfaces
+        );
+        let r3 = wait(
+            h,
+            "remove_router_interface",
+            n.remove_router_interface(&r.id, &sn.id).await?,
+        )
+        .await?;
+        ensure!(
+            !r3.interfaces.contains(&sn.id),
+            "removed interface still listed"
+        );
         wait(h, "delete_router", n.delete_router(&r.id).await?).await?;
         router = None;
-        expect_kind(n.get_router(&r.id).await, ErrorKind::NotFound, "get_router after delete")?;
+        expect_kind(
+            n.get_router(&r.id).await,
+            ErrorKind::NotFound,
+            "get_router after delete",
+        )?;
         Ok(Outcome::Passed)
     };
     let res = body.await;
@@ -687,15 +935,34 @@ pub async fn floating_ips(h: &Harness) -> Check {
         return Ok(s);
     }
     let n = p(h).network();
-    let f = wait(h, "create_floating_ip", n.create_floating_ip(&CreateFloatingIp::default()).await?).await?;
+    let f = wait(
+        h,
+        "create_floating_ip",
+        n.create_floating_ip(&CreateFloatingIp::default()).await?,
+    )
+    .await?;
     let body = async {
         ensure!(!f.address.is_empty(), "floating IP has no address");
         let got = n.get_floating_ip(&f.id).await?;
-        ensure!(got.address == f.address, "get_floating_ip returned {}", got.address);
-        let listed: Vec<FloatingIp> = n.list_floating_ips(ListOptions::new()).try_collect().await?;
-        ensure!(listed.iter().any(|x| x.id == f.id), "list_floating_ips misses it");
+        ensure!(
+            got.address == f.address,
+            "get_floating_ip returned {}",
+            got.address
+        );
+        let listed: Vec<FloatingIp> = n
+            .list_floating_ips(ListOptions::new())
+            .try_collect()
+            .await?;
+        ensure!(
+            listed.iter().any(|x| x.id == f.id),
+            "list_floating_ips misses it"
+        );
         wait(h, "delete_floating_ip", n.delete_floating_ip(&f.id).await?).await?;
-        expect_kind(n.get_floating_ip(&f.id).await, ErrorKind::NotFound, "get after delete")?;
+        expect_kind(
+            n.get_floating_ip(&f.id).await,
+            ErrorKind::NotFound,
+            "get after delete",
+        )?;
         Ok(Outcome::Passed)
     };
     with_cleanup(body, async {
@@ -718,16 +985,35 @@ pub async fn volume_lifecycle(h: &Harness) -> Check {
     let body = async {
         let v = wait(h, "create_volume", op).await?;
         vol_id = Some(v.id.clone());
-        ensure!(v.status == VolumeStatus::Available, "new volume is {}", v.status);
-        ensure!(v.size_gib == 1 && v.name == name, "new volume is {} GiB named {:?}", v.size_gib, v.name);
+        ensure!(
+            v.status == VolumeStatus::Available,
+            "new volume is {}",
+            v.status
+        );
+        ensure!(
+            v.size_gib == 1 && v.name == name,
+            "new volume is {} GiB named {:?}",
+            v.size_gib,
+            v.name
+        );
         let got = st.get_volume(&v.id).await?;
         ensure!(got.id == v.id, "get_volume disagrees");
-        let listed: Vec<Volume> = st.list_volumes(ListOptions::new().with_name(&name)).try_collect().await?;
-        ensure!(listed.iter().any(|x| x.id == v.id), "list_volumes by name misses it");
+        let listed: Vec<Volume> = st
+            .list_volumes(ListOptions::new().with_name(&name))
+            .try_collect()
+            .await?;
+        ensure!(
+            listed.iter().any(|x| x.id == v.id),
+            "list_volumes by name misses it"
+        );
         if supports(h, Feature::ExtendVolume) {
             let e = wait(h, "extend_volume", st.extend_volume(&v.id, 2).await?).await?;
             ensure!(e.size_gib == 2, "extended volume is {} GiB", e.size_gib);
-            expect_kind(st.extend_volume(&v.id, 1).await.map(drop), ErrorKind::InvalidInput, "shrinking")?;
+            expect_kind(
+                st.extend_volume(&v.id, 1).await.map(drop),
+                ErrorKind::InvalidInput,
+                "shrinking",
+            )?;
         }
         if supports(h, Feature::Snapshots) {
             let spec = CreateSnapshot {
@@ -741,13 +1027,25 @@ pub async fn volume_lifecycle(h: &Harness) -> Check {
             snap_id = Some(s.id.clone());
             ensure!(s.volume_id == v.id, "snapshot is of volume {}", s.volume_id);
             let got = st.get_snapshot(&s.id).await?;
-            ensure!(got.status == SnapshotStatus::Available, "snapshot is {}", got.status);
+            ensure!(
+                got.status == SnapshotStatus::Available,
+                "snapshot is {}",
+                got.status
+            );
             wait(h, "delete_snapshot", st.delete_snapshot(&s.id).await?).await?;
             snap_id = None;
-            expect_kind(st.get_snapshot(&s.id).await, ErrorKind::NotFound, "get_snapshot after delete")?;
+            expect_kind(
+                st.get_snapshot(&s.id).await,
+                ErrorKind::NotFound,
+                "get_snapshot after delete",
+            )?;
         }
         wait(h, "delete_volume", st.delete_volume(&v.id).await?).await?;
-        expect_kind(st.get_volume(&v.id).await, ErrorKind::NotFound, "get_volume after delete")?;
+        expect_kind(
+            st.get_volume(&v.id).await,
+            ErrorKind::NotFound,
+            "get_volume after delete",
+        )?;
         vol_id = None;
         Ok(Outcome::Passed)
     };
@@ -765,7 +1063,15 @@ pub async fn volume_lifecycle(h: &Harness) -> Check {
 
 /// Attach a volume to a server, see it in use, detach it.
 pub async fn volume_attach(h: &Harness) -> Check {
-    if let Some(s) = skip_unless(h, &[Feature::Volumes, Feature::AttachVolume, Feature::Servers, Feature::Flavors]) {
+    if let Some(s) = skip_unless(
+        h,
+        &[
+            Feature::Volumes,
+            Feature::AttachVolume,
+            Feature::Servers,
+            Feature::Flavors,
+        ],
+    ) {
         return Ok(s);
     }
     let st = p(h).storage();
@@ -778,20 +1084,48 @@ pub async fn volume_attach(h: &Harness) -> Check {
         server_id = op.resource().map(ServerId::new);
         let s = wait(h, "create_server", op).await?;
         server_id = Some(s.id.clone());
-        let op = st.create_volume(&CreateVolume::new(h.name("att-vol"), 1)).await?;
+        let op = st
+            .create_volume(&CreateVolume::new(h.name("att-vol"), 1))
+            .await?;
         vol_id = op.resource().map(VolumeId::new);
         let v = wait(h, "create_volume", op).await?;
         vol_id = Some(v.id.clone());
-        let a = wait(h, "attach_volume", st.attach_volume(&v.id, &s.id, None).await?).await?;
-        ensure!(a.server_id == s.id && a.volume_id == v.id, "attachment is {a:?}");
+        let a = wait(
+            h,
+            "attach_volume",
+            st.attach_volume(&v.id, &s.id, None).await?,
+        )
+        .await?;
+        ensure!(
+            a.server_id == s.id && a.volume_id == v.id,
+            "attachment is {a:?}"
+        );
         let got = st.get_volume(&v.id).await?;
-        ensure!(got.status == VolumeStatus::InUse, "attached volume is {}", got.status);
-        ensure!(got.attachments.iter().any(|x| x.server_id == s.id), "volume lists no attachment to the server");
-        expect_kind(st.delete_volume(&v.id).await.map(drop), ErrorKind::Conflict, "deleting an attached volume")?;
+        ensure!(
+            got.status == VolumeStatus::InUse,
+            "attached volume is {}",
+            got.status
+        );
+        ensure!(
+            got.attachments.iter().any(|x| x.server_id == s.id),
+            "volume lists no attachment to the server"
+        );
+        expect_kind(
+            st.delete_volume(&v.id).await.map(drop),
+            ErrorKind::Conflict,
+            "deleting an attached volume",
+        )?;
         wait(h, "detach_volume", st.detach_volume(&v.id, &s.id).await?).await?;
         let got = st.get_volume(&v.id).await?;
-        ensure!(got.status == VolumeStatus::Available, "detached volume is {}", got.status);
-        ensure!(got.attachments.is_empty(), "detached volume still lists attachments");
+        ensure!(
+            got.status == VolumeStatus::Available,
+            "detached volume is {}",
+            got.status
+        );
+        ensure!(
+            got.attachments.is_empty(),
+            "detached volume still lists attachments"
+        );
         Ok(Outcome::Passed)
     };
     let r = body.await;
@@ -820,7 +1154,9 @@ pub async fn image_lifecycle(h: &Harness) -> Check {
         let mut ran = false;
         if supports(h, Feature::ImageUpload) {
             ran = true;
-            let chunks: Vec<Bytes> = (0u8..3).map(|i| Bytes::from(vec![i.wrapping_mul(37); 70_000])).collect();
+            let chunks: Vec<Bytes> = (0u8..3)
+                .map(|i| Bytes::from(vec![i.wrapping_mul(37); 70_000]))
+                .collect();
             let total: usize = chunks.iter().map(Bytes::len).sum();
             let expected: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
             let stream = futures::stream::iter(chunks.into_iter().map(Ok)).boxed();
@@ -841,16 +1177,33 @@ pub async fn image_lifecycle(h: &Harness) -> Check {
             if !made.contains(&img.id) {
                 made.push(img.id.clone());
             }
-            ensure!(img.status == ImageStatus::Active, "uploaded image is {}", img.status);
-            ensure!(img.size_bytes == Some(total as u64), "uploaded image size is {:?}", img.size_bytes);
+            ensure!(
+                img.status == ImageStatus::Active,
+                "uploaded image is {}",
+                img.status
+            );
+            ensure!(
+                img.size_bytes == Some(total as u64),
+                "uploaded image size is {:?}",
+                img.size_bytes
+            );
             let got = im.get_image(&img.id).await?;
             ensure!(got.name == spec.name, "get_image returned {:?}", got.name);
             if supports(h, Feature::ImageDownload) {
                 let data = im.download_image_to_vec(&img.id, 1 << 20).await?;
-                ensure!(data == expected, "downloaded {} bytes differ from the {} uploaded", data.len(), total);
+                ensure!(
+                    data == expected,
+                    "downloaded {} bytes differ from the {} uploaded",
+                    data.len(),
+                    total
+                );
             }
             wait(h, "delete_image", im.delete_image(&img.id).await?).await?;
-            expect_kind(im.get_image(&img.id).await, ErrorKind::NotFound, "get_image after delete")?;
+            expect_kind(
+                im.get_image(&img.id).await,
+                ErrorKind::NotFound,
+                "get_image after delete",
+            )?;
         }
         if let (true, Some(url)) = (supports(h, Feature::ImageImportUrl), h.import_url.clone()) {
             ran = true;
@@ -863,7 +1216,11 @@ pub async fn image_lifecycle(h: &Harness) -> Check {
             if !made.contains(&img.id) {
                 made.push(img.id.clone());
             }
-            ensure!(img.status == ImageStatus::Active, "imported image is {}", img.status);
+            ensure!(
+                img.status == ImageStatus::Active,
+                "imported image is {}",
+                img.status
+            );
             wait(h, "delete_image", im.delete_image(&img.id).await?).await?;
         }
         if !ran {
@@ -888,12 +1245,19 @@ pub async fn secrets_never_leak(h: &Harness) -> Check {
     let mut texts: Vec<(String, String)> = h.texts.clone();
     texts.push(("provider (Debug)".into(), format!("{:?}", h.provider)));
     texts.push(("info (Debug)".into(), format!("{:?}", p(h).info())));
-    texts.push(("capabilities (Debug)".into(), format!("{:?}", p(h).capabilities())));
+    texts.push((
+        "capabilities (Debug)".into(),
+        format!("{:?}", p(h).capabilities()),
+    ));
     let mut errors = Vec::new();
     if let Err(e) = p(h).check().await {
         errors.push(e);
     }
-    if let Err(e) = p(h).compute().get_server(&h.missing_id.as_str().into()).await {
+    if let Err(e) = p(h)
+        .compute()
+        .get_server(&h.missing_id.as_str().into())
+        .await
+    {
         errors.push(e);
     }
     if let Some((f, _)) = p(h).capabilities().unsupported().next() {
@@ -913,7 +1277,10 @@ pub async fn secrets_never_leak(h: &Harness) -> Check {
     let secrets: Vec<&String> = h.secrets.iter().filter(|s| s.len() >= 4).collect();
     for (label, text) in &texts {
         for s in &secrets {
-            ensure!(!text.contains(s.as_str()), "a configured secret appears in the {label}");
+            ensure!(
+                !text.contains(s.as_str()),
+                "a configured secret appears in the {label}"
+            );
         }
     }
     if secrets.is_empty() {

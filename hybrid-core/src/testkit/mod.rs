@@ -123,7 +123,8 @@ impl Harness {
                 max_delay: Duration::from_millis(50),
                 ..crate::operation::WaitOptions::default()
             });
-        h.texts.push(("mock provider (Debug)".into(), format!("{mock:?}")));
+        h.texts
+            .push(("mock provider (Debug)".into(), format!("{mock:?}")));
         h
     }
 

@@ -1,0 +1,37 @@
+//! # hybrid
+//!
+//! One async Rust API for compute, network, block storage and images across
+//! **VMware vSphere** (through vCenter), **OpenStack** and **Microsoft Azure**, for
+//! the people who build cloud-management portals, automation and test harnesses for
+//! Dual-Mode / Hybrid IT.
+//!
+//! This facade re-exports [`hybrid_core`] and adds [`Cloud`], a provider handle built
+//! from a serde [`CloudConfig`] (a provider kind and its settings), a JSON file, or the
+//! environment.
+//!
+//! Cargo features: `mock` (default) embeds the in-memory mock provider with its
+//! profiles; the `openstack`, `vsphere` and `azure` backends arrive as features of
+//! the same names.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> hybrid::Result<()> {
+//! use hybrid::{Cloud, CloudConfig, ErrorKind};
+//! use hybrid::model::{CreateSecurityGroup};
+//!
+//! let cloud = Cloud::connect(CloudConfig::from_json(r#"{"kind": "mock", "profile": "vsphere"}"#)?).await?;
+//! let err = cloud
+//!     .network()
+//!     .create_security_group(&CreateSecurityGroup { name: "web".into(), description: String::new() })
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Unsupported);
+//! println!("{}", err.unsupported_reason().unwrap()); // security groups need the NSX distributed firewall …
+//! # Ok(())
+//! # }
+//! ```
+
+mod cloud;
+
+pub use cloud::{Cloud, CloudConfig};
+pub use hybrid_core::*;
