@@ -4,8 +4,10 @@
 //!
 //! **Status: in progress.** This crate holds the wire protocol (the `protocol` stratum:
 //! serde types for every resource hybrid covers, checked against the official API
-//! samples) and its conversion into `hybrid-core` models. The `api` stratum (one
-//! function per call, on `hybrid-http`), configuration from `clouds.yaml`/`OS_*` and
-//! the `Provider` implementation arrive next; until then this crate offers no provider.
+//! samples) and its conversion into `hybrid-core` models, and the configuration
+//! users already have ([`config`]: `clouds.yaml`, `secure.yaml`, `OS_CLOUD`, `OS_*`).
+//! The `api` stratum (one function per call, on `hybrid-http`) and the `Provider`
+//! implementation arrive next; until then this crate offers no provider.
 
+pub mod config;
 pub mod protocol;
