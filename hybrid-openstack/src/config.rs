@@ -350,9 +350,11 @@ impl ConfigLoader {
                 AuthType::ApplicationCredential
             }
             Some("token" | "v3token") => AuthType::Token,
-            Some(other) => return Err(missing(&format!(
+            Some(other) => {
+                return Err(missing(&format!(
                 "auth_type {other:?} is not supported (password, v3applicationcredential, token)"
-            ))),
+            )))
+            }
             None if a.application_credential_secret.is_some() => AuthType::ApplicationCredential,
             None if a.token.is_some() && a.password.is_none() => AuthType::Token,
             None => AuthType::Password,

@@ -9,5 +9,6 @@
 //! The `api` stratum (one function per call, on `hybrid-http`) and the `Provider`
 //! implementation arrive next; until then this crate offers no provider.
 
+pub mod capabilities;
 pub mod config;
 pub mod protocol;

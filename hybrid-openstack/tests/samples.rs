@@ -375,6 +375,17 @@ fn every_covered_sample_deserializes_with_its_key_fields() {
             assert!(!e.extensions.is_empty(), "{file}");
             checked += 1;
         }
+        if v.get("version").is_some() || v.get("versions").is_some() {
+            let doc: hybrid_openstack::capabilities::VersionDoc =
+                serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{file}: {e}"));
+            if file.contains("nova/") {
+                assert!(doc.range("v2.1").is_some(), "{file}: no microversion range");
+            }
+            if file.contains("cinder/") {
+                assert!(doc.range("v3").is_some(), "{file}: no microversion range");
+            }
+            checked += 1;
+        }
         assert!(checked > before, "{file}: no decoder covered this sample");
     }
     assert!(checked >= 200, "only {checked} items checked");
