@@ -10,6 +10,7 @@ pub mod glance;
 pub mod keystone;
 pub mod neutron;
 pub mod nova;
+pub mod requests;
 
 use serde::Deserialize;
 
