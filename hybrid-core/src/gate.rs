@@ -45,6 +45,7 @@ impl Gated {
         for f in features {
             if let Err(e) = caps.require(*f) {
                 let info = self.inner.info();
+                tracing::debug!(provider = %info.name, operation, feature = %f, "refused before any request: capability unsupported");
                 let mut e = e.with_operation(operation).with_provider(info.name);
                 if let Some(r) = info.region {
                     e = e.with_region(r);

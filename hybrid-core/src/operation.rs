@@ -12,7 +12,6 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -306,18 +305,27 @@ impl<T: Send + 'static> Operation<T> {
         let deadline = tokio::time::Instant::now() + options.timeout;
         let mut backoff = Backoff::new(options);
         let mut last_status: Option<String> = None;
+        let mut checks = 0u32;
         loop {
+            checks += 1;
             let requested = match tokio::time::timeout_at(deadline, poller.poll()).await {
                 Err(_) => break,
-                Ok(Ok(PollResult::Ready(v))) => return Ok(v),
+                Ok(Ok(PollResult::Ready(v))) => {
+                    tracing::debug!(operation = %description, checks, "operation done");
+                    return Ok(v);
+                }
                 Ok(Ok(PollResult::Pending(p))) => {
+                    tracing::trace!(operation = %description, status = ?p.status, percent = ?p.percent, "operation pending");
                     if let Some(cb) = on_progress.as_mut() {
                         cb(&p);
                     }
                     last_status = p.status.clone().or(last_status);
                     p.retry_after
                 }
-                Ok(Err(e)) if e.is_retryable() && e.kind() != ErrorKind::Timeout => e.retry_after(),
+                Ok(Err(e)) if e.is_retryable() && e.kind() != ErrorKind::Timeout => {
+                    tracing::debug!(operation = %description, error = %e, "transient error while polling; retrying");
+                    e.retry_after()
+                }
                 Ok(Err(e)) => return Err(e),
             };
             let delay = backoff.next_delay(requested);
@@ -379,9 +387,6 @@ impl<T: Send + 'static> IntoFuture for Operation<T> {
         Box::pin(self.wait())
     }
 }
-
-/// A boxed, sendable future: what trait objects hand back.
-pub type SendFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 #[cfg(test)]
 mod tests {
