@@ -366,11 +366,10 @@ pub async fn server_lifecycle(h: &Harness) -> Check {
         spec = spec.with_tag("conformance");
     }
     let op = c.create_server(&spec).await?;
-    let id_hint = op.resource().map(ServerId::new);
-    let created = std::sync::Mutex::new(id_hint.clone());
+    let mut created = op.resource().map(ServerId::new);
     let body = async {
         let server = wait(h, "create_server", op).await?;
-        *created.lock().unwrap_or_else(|e| e.into_inner()) = Some(server.id.clone());
+        created = Some(server.id.clone());
         ensure!(
             server.status == ServerStatus::Active,
             "created server is {}",
@@ -493,13 +492,12 @@ pub async fn server_lifecycle(h: &Harness) -> Check {
             ErrorKind::NotFound,
             "get_server after delete",
         )?;
-        *created.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        created = None;
         Ok(Outcome::Passed)
     };
     let r = body.await;
-    let left = created.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some(id) = left {
-        drop_server(h, &id).await;
+    if let Some(id) = &created {
+        drop_server(h, id).await;
     }
     r
 }

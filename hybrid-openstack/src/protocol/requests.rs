@@ -19,7 +19,8 @@ fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<impl Into<Value>>) {
 }
 
 /// `POST /servers`. From microversion 2.37 Nova needs `networks`: an empty list
-/// becomes `"none"` (no network), as asked. Tags are sent from 2.52.
+/// becomes `"none"` (no network), as asked. Tags are part of the body from 2.52 only;
+/// below that the caller must set them after creation (`PUT /servers/{id}/tags`, 2.26+).
 pub fn create_server(spec: &CreateServer, microversion: Microversion) -> Value {
     let mut s = Map::new();
     s.insert("name".into(), json!(spec.name));
