@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::*;
-use crate::operation::{Backoff, WaitOptions};
+use crate::operation::{poll_until_done, PollResult, Poller, Progress, WaitOptions};
 use crate::paging::ListOptions;
 use crate::provider::{Compute, Images, Network, Storage};
 
@@ -25,38 +25,44 @@ fn one<T>(mut found: Vec<T>, what: &str, name: &str) -> Result<Option<T>> {
     }
 }
 
-/// Polls `get` until `done` accepts the value, with backoff and a deadline.
+/// A poller over a borrowed `get`: ready when `done` accepts the value.
+struct Until<G, D> {
+    get: G,
+    done: D,
+}
+
+#[async_trait]
+impl<T, G, Fut, D> Poller<T> for Until<G, D>
+where
+    T: Send,
+    G: FnMut() -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T>> + Send,
+    D: Fn(&T) -> bool + Send,
+{
+    async fn poll(&mut self) -> Result<PollResult<T>> {
+        let v = (self.get)().await?;
+        Ok(if (self.done)(&v) {
+            PollResult::Ready(v)
+        } else {
+            PollResult::Pending(Progress::default())
+        })
+    }
+}
+
+/// Polls `get` until `done` accepts the value, on the same loop as [`Operation`](crate::Operation)s.
 async fn wait_until<T, G, Fut>(
     what: String,
     opts: WaitOptions,
-    mut get: G,
-    done: impl Fn(&T) -> bool,
+    get: G,
+    done: impl Fn(&T) -> bool + Send,
 ) -> Result<T>
 where
-    G: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
+    T: Send,
+    G: FnMut() -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T>> + Send,
 {
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let mut backoff = Backoff::new(opts);
-    loop {
-        let requested = match tokio::time::timeout_at(deadline, get()).await {
-            Err(_) => break,
-            Ok(Ok(v)) if done(&v) => return Ok(v),
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) if e.is_retryable() => e.retry_after(),
-            Ok(Err(e)) => return Err(e),
-        };
-        let delay = backoff.next_delay(requested);
-        if tokio::time::Instant::now() + delay >= deadline {
-            tokio::time::sleep_until(deadline).await;
-            break;
-        }
-        tokio::time::sleep(delay).await;
-    }
-    Err(Error::new(
-        ErrorKind::Timeout,
-        format!("timed out after {:?} waiting for {what}", opts.timeout),
-    ))
+    let mut until = Until { get, done };
+    poll_until_done(&what, None, opts, None, &mut until).await
 }
 
 /// Compute conveniences.

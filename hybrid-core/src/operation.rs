@@ -160,7 +160,7 @@ enum Source<T> {
     Poll(Box<dyn Poller<T>>),
 }
 
-type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
+pub(crate) type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
 
 /// Long-running work that can be awaited: a resource being built, a task, an LRO.
 ///
@@ -302,53 +302,73 @@ impl<T: Send + 'static> Operation<T> {
             Source::Failed(e) => return Err(e),
             Source::Poll(p) => p,
         };
-        let deadline = tokio::time::Instant::now() + options.timeout;
-        let mut backoff = Backoff::new(options);
-        let mut last_status: Option<String> = None;
-        let mut checks = 0u32;
-        loop {
-            checks += 1;
-            let requested = match tokio::time::timeout_at(deadline, poller.poll()).await {
-                Err(_) => break,
-                Ok(Ok(PollResult::Ready(v))) => {
-                    tracing::debug!(operation = %description, checks, "operation done");
-                    return Ok(v);
-                }
-                Ok(Ok(PollResult::Pending(p))) => {
-                    tracing::trace!(operation = %description, status = ?p.status, percent = ?p.percent, "operation pending");
-                    if let Some(cb) = on_progress.as_mut() {
-                        cb(&p);
-                    }
-                    last_status = p.status.clone().or(last_status);
-                    p.retry_after
-                }
-                Ok(Err(e)) if e.is_retryable() && e.kind() != ErrorKind::Timeout => {
-                    tracing::debug!(operation = %description, error = %e, "transient error while polling; retrying");
-                    e.retry_after()
-                }
-                Ok(Err(e)) => return Err(e),
-            };
-            let delay = backoff.next_delay(requested);
-            let now = tokio::time::Instant::now();
-            if now + delay >= deadline {
-                tokio::time::sleep_until(deadline).await;
-                break;
-            }
-            tokio::time::sleep(delay).await;
-        }
-        let mut msg = format!(
-            "timed out after {:?} waiting for {description}",
-            options.timeout
-        );
-        if let Some(s) = last_status {
-            msg.push_str(&format!(" (last status {s})"));
-        }
-        let mut err = Error::new(ErrorKind::Timeout, msg);
-        if let Some(r) = resource {
-            err = err.with_resource(r);
-        }
-        Err(err)
+        poll_until_done(
+            &description,
+            resource,
+            options,
+            on_progress.as_mut(),
+            poller.as_mut(),
+        )
+        .await
     }
+}
+
+/// The one polling loop: checks at once, then backs off (or waits what the service
+/// asked for), retries transient errors, and ends in `Timeout` at the deadline.
+/// [`Operation::wait`] and the `*Ext` waiters both run on it.
+pub(crate) async fn poll_until_done<T>(
+    description: &str,
+    resource: Option<String>,
+    options: WaitOptions,
+    mut on_progress: Option<&mut ProgressFn>,
+    poller: &mut (dyn Poller<T> + '_),
+) -> Result<T> {
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let mut backoff = Backoff::new(options);
+    let mut last_status: Option<String> = None;
+    let mut checks = 0u32;
+    loop {
+        checks += 1;
+        let requested = match tokio::time::timeout_at(deadline, poller.poll()).await {
+            Err(_) => break,
+            Ok(Ok(PollResult::Ready(v))) => {
+                tracing::debug!(operation = %description, checks, "operation done");
+                return Ok(v);
+            }
+            Ok(Ok(PollResult::Pending(p))) => {
+                tracing::trace!(operation = %description, status = ?p.status, percent = ?p.percent, "operation pending");
+                if let Some(cb) = on_progress.as_mut() {
+                    cb(&p);
+                }
+                last_status = p.status.clone().or(last_status);
+                p.retry_after
+            }
+            Ok(Err(e)) if e.is_retryable() && e.kind() != ErrorKind::Timeout => {
+                tracing::debug!(operation = %description, error = %e, "transient error while polling; retrying");
+                e.retry_after()
+            }
+            Ok(Err(e)) => return Err(e),
+        };
+        let delay = backoff.next_delay(requested);
+        let now = tokio::time::Instant::now();
+        if now + delay >= deadline {
+            tokio::time::sleep_until(deadline).await;
+            break;
+        }
+        tokio::time::sleep(delay).await;
+    }
+    let mut msg = format!(
+        "timed out after {:?} waiting for {description}",
+        options.timeout
+    );
+    if let Some(s) = last_status {
+        msg.push_str(&format!(" (last status {s})"));
+    }
+    let mut err = Error::new(ErrorKind::Timeout, msg);
+    if let Some(r) = resource {
+        err = err.with_resource(r);
+    }
+    Err(err)
 }
 
 struct MapPoller<T, F> {
