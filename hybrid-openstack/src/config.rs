@@ -118,6 +118,9 @@ pub struct CloudConfig {
     pub auth_type: AuthType,
     /// Region.
     pub region_name: Option<String>,
+    /// The regions a `clouds.yaml` entry lists under `regions` (names, or maps with a
+    /// `name`), for one provider per region; empty when not listed.
+    pub regions: Vec<String>,
     /// Endpoint interface: `public` (default), `internal` or `admin`.
     pub interface: String,
     /// Extra CA bundle.
@@ -163,10 +166,20 @@ struct RawCloud {
     auth: AuthConfig,
     auth_type: Option<String>,
     region_name: Option<String>,
+    regions: Vec<RegionEntry>,
     interface: Option<String>,
     cacert: Option<PathBuf>,
     verify: Option<bool>,
     insecure: Option<bool>,
+}
+
+/// A `regions` entry: a name, or a map with a `name` (and per-region overrides, which
+/// are not applied).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RegionEntry {
+    Name(String),
+    Map { name: String },
 }
 
 impl ConfigLoader {
@@ -325,6 +338,7 @@ impl ConfigLoader {
             auth,
             auth_type: self.var("OS_AUTH_TYPE"),
             region_name: self.var("OS_REGION_NAME"),
+            regions: Vec::new(),
             interface: self
                 .var("OS_INTERFACE")
                 .or_else(|| self.var("OS_ENDPOINT_TYPE")),
@@ -427,6 +441,13 @@ impl ConfigLoader {
             auth: raw.auth,
             auth_type,
             region_name: raw.region_name,
+            regions: raw
+                .regions
+                .into_iter()
+                .map(|r| match r {
+                    RegionEntry::Name(n) | RegionEntry::Map { name: n } => n,
+                })
+                .collect(),
             interface,
             cacert: raw.cacert,
             insecure,

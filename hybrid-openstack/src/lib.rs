@@ -13,8 +13,12 @@
 //! The `api` stratum (one function per call, on `hybrid-http`) and the `Provider`
 //! implementation arrive next; until then this crate offers no provider.
 
+pub mod api;
 pub mod auth;
 pub mod capabilities;
 pub mod config;
 pub mod protocol;
+pub mod provider;
 pub mod session;
+
+pub use provider::OpenStackProvider;

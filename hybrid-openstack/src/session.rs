@@ -74,6 +74,14 @@ impl Session {
         })
     }
 
+    /// The same session (same token) for another region's endpoints.
+    pub fn for_region(&self, region: Option<String>) -> Session {
+        Session {
+            region,
+            ..self.clone()
+        }
+    }
+
     /// The HTTP client.
     pub fn client(&self) -> &HttpClient {
         &self.client
@@ -164,17 +172,26 @@ impl Session {
         let url = base.join(path.trim_start_matches('/')).map_err(|e| {
             Error::invalid_input(format!("bad request path {path:?}")).with_source(e)
         })?;
-        let mut req = self
-            .client
-            .request(method, url.as_str())
-            .auth(self.authorizer())
-            .operation(operation.to_owned());
+        let req = self.client.request(method, url.as_str());
+        Ok(self.dress(req, service, microversion, operation))
+    }
+
+    /// Adds the token, the operation name and the microversion headers to `req` (used
+    /// for requests built from a full URL, such as the pages of a listing).
+    pub fn dress(
+        &self,
+        req: RequestBuilder,
+        service: Service,
+        microversion: Option<Microversion>,
+        operation: &str,
+    ) -> RequestBuilder {
+        let mut req = req.auth(self.authorizer()).operation(operation.to_owned());
         if let (Some(name), Some(v)) = (service.microversion_name(), microversion) {
             req = req.header("OpenStack-API-Version", format!("{name} {v}"));
             if service == Service::Compute {
                 req = req.header("X-OpenStack-Nova-API-Version", v.to_string());
             }
         }
-        Ok(req)
+        req
     }
 }

@@ -154,6 +154,9 @@ pub struct NeutronPort {
     /// The device (server) using it; `""` when none.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// What owns it: `compute:<zone>`, `network:router_interface`, `network:dhcp`, ...
+    #[serde(default)]
+    pub device_owner: Option<String>,
     /// Security groups.
     #[serde(default, deserialize_with = "null_default")]
     pub security_groups: Vec<String>,
