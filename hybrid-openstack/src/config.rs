@@ -134,6 +134,7 @@ pub struct CloudConfig {
 pub struct ConfigLoader {
     env: Option<BTreeMap<String, String>>,
     search_dirs: Option<Vec<PathBuf>>,
+    clouds_file: Option<PathBuf>,
 }
 
 fn yaml_err(path: &Path, e: serde_yaml_ng::Error) -> Error {
@@ -201,6 +202,13 @@ impl ConfigLoader {
         self
     }
 
+    /// Reads `clouds.yaml` from `path` (before `OS_CLIENT_CONFIG_FILE` and the search
+    /// path); a `secure.yaml` beside it is read first among the `secure.yaml`s.
+    pub fn with_clouds_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.clouds_file = Some(path.into());
+        self
+    }
+
     fn var(&self, k: &str) -> Option<String> {
         match &self.env {
             Some(m) => m.get(k).cloned(),
@@ -222,6 +230,15 @@ impl ConfigLoader {
     }
 
     fn find(&self, file_var: &str, stem: &str) -> Option<PathBuf> {
+        if let Some(clouds) = &self.clouds_file {
+            if stem == "clouds" {
+                return Some(clouds.clone());
+            }
+            let beside = clouds.parent().map(|d| d.join(format!("{stem}.yaml")));
+            if let Some(p) = beside.filter(|p| p.is_file()) {
+                return Some(p);
+            }
+        }
         if let Some(f) = self.var(file_var) {
             let p = PathBuf::from(f);
             if p.is_file() {

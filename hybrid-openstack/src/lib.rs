@@ -1,17 +1,35 @@
 //! # hybrid-openstack
 //!
-//! hybrid's OpenStack backend (Keystone v3, Nova, Neutron, Cinder v3, Glance v2).
+//! hybrid's OpenStack backend: Keystone v3, Nova, Neutron, Cinder v3 and Glance v2 as
+//! a `hybrid-core` [`Provider`](hybrid_core::Provider).
 //!
-//! **Status: in progress.** This crate holds the wire protocol (the `protocol` stratum:
-//! serde types for every resource hybrid covers, checked against the official API
-//! samples) and its conversion into `hybrid-core` models, and the configuration
-//! users already have ([`config`]: `clouds.yaml`, `secure.yaml`, `OS_CLOUD`, `OS_*`),
-//! region capabilities ([`capabilities`]) and Keystone v3 authentication ([`auth`]: a
-//! `hybrid-http` token source for password, application-credential and token auth),
-//! and the authenticated [`session`] (token cache, catalog endpoint selection by
-//! service type, interface and region, microversion headers).
-//! The `api` stratum (one function per call, on `hybrid-http`) and the `Provider`
-//! implementation arrive next; until then this crate offers no provider.
+//! ```no_run
+//! # async fn demo() -> hybrid_core::Result<()> {
+//! use hybrid_openstack::config::ConfigLoader;
+//! use hybrid_openstack::OpenStackProvider;
+//!
+//! // clouds.yaml + secure.yaml, OS_CLOUD, or the OS_* variables, as openstacksdk reads them
+//! let cloud = ConfigLoader::new().load(Some("prod"))?;
+//! let provider = OpenStackProvider::connect(&cloud).await?;
+//! println!("{:?}", provider.capabilities());
+//! # Ok(()) }
+//! ```
+//!
+//! Three strata, one module each per service:
+//! - [`protocol`]: wire types (serde), checked against the official API samples, their
+//!   conversion into core models, and request bodies built from the portable specs.
+//! - [`api`]: one function per REST call on an authenticated [`session::Session`]
+//!   (token cache, catalog endpoint selection by service type, interface and region,
+//!   microversion headers).
+//! - [`provider`]: [`OpenStackProvider`], the portable traits over the calls, with
+//!   [`Operation`](hybrid_core::Operation)s that wait for Nova, Cinder and Glance state
+//!   changes.
+//!
+//! Around them: [`config`] (the configuration users already have), [`auth`] (Keystone
+//! v3 password, application-credential and token authentication with project, domain
+//! or system scope) and [`capabilities`] (what a region can do, from its catalog,
+//! Neutron extensions, hypervisor types, microversions and Glance import methods; a
+//! region whose Nova drives vCenter gets VMware's limits).
 
 pub mod api;
 pub mod auth;
@@ -22,3 +40,7 @@ pub mod provider;
 pub mod session;
 
 pub use provider::OpenStackProvider;
+
+/// The shared HTTP layer (client options, retry policy), re-exported for callers that
+/// tune the client.
+pub use hybrid_http as http;

@@ -23,6 +23,50 @@ pub enum CloudConfig {
     /// The in-memory mock provider (feature `mock`).
     #[cfg(feature = "mock")]
     Mock(hybrid_core::mock::MockConfig),
+    /// An OpenStack region (feature `openstack`).
+    #[cfg(feature = "openstack")]
+    Openstack(OpenstackConfig),
+}
+
+/// Where an OpenStack cloud's settings come from: a `clouds.yaml` entry (with its
+/// `secure.yaml`), found as openstacksdk finds it, or the `OS_*` variables.
+///
+/// ```json
+/// {"kind": "openstack", "cloud": "prod", "region": "RegionOne"}
+/// ```
+#[cfg(feature = "openstack")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenstackConfig {
+    /// The `clouds.yaml` entry; else `OS_CLOUD`; else the `OS_*` variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<String>,
+    /// A `clouds.yaml` to read instead of the standard search path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clouds_yaml: Option<std::path::PathBuf>,
+    /// The region, overriding the entry's `region_name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[cfg(feature = "openstack")]
+impl OpenstackConfig {
+    /// The resolved cloud entry (credentials stay `SecretString`s).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) as
+    /// [`ConfigLoader::load`](hybrid_openstack::config::ConfigLoader::load).
+    pub fn resolve(&self) -> Result<hybrid_openstack::config::CloudConfig> {
+        let mut loader = hybrid_openstack::config::ConfigLoader::new();
+        if let Some(p) = &self.clouds_yaml {
+            loader = loader.with_clouds_file(p.clone());
+        }
+        let mut cloud = loader.load(self.cloud.as_deref())?;
+        if let Some(r) = &self.region {
+            cloud.region_name = Some(r.clone());
+        }
+        Ok(cloud)
+    }
 }
 
 impl CloudConfig {
@@ -52,7 +96,8 @@ impl CloudConfig {
     /// The config the environment describes:
     /// - `HYBRID_CONFIG`: path to a JSON config file; otherwise
     /// - `HYBRID_PROVIDER` (`mock`), with `HYBRID_MOCK_PROFILE` (for example
-    ///   `vsphere`) and `HYBRID_MOCK_SERVERS` for the mock.
+    ///   `vsphere`) and `HYBRID_MOCK_SERVERS` for the mock; or `openstack` (feature
+    ///   `openstack`), configured by `OS_CLOUD` / `OS_CLIENT_CONFIG_FILE` / `OS_*`.
     ///
     /// # Errors
     /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) when the variables are
@@ -78,6 +123,8 @@ impl CloudConfig {
                 }
                 Ok(CloudConfig::Mock(cfg))
             }
+            #[cfg(feature = "openstack")]
+            "openstack" => Ok(CloudConfig::Openstack(OpenstackConfig::default())),
             other => Err(Error::config(format!(
                 "HYBRID_PROVIDER={other:?} is not a provider kind this build supports"
             ))),
@@ -96,13 +143,20 @@ impl Cloud {
     ///
     /// # Errors
     /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) for an invalid config;
-    /// for real backends, authentication and transport errors.
+    /// for real backends, authentication and transport errors (OpenStack: see
+    /// [`OpenStackProvider::connect`](hybrid_openstack::OpenStackProvider::connect)).
     pub async fn connect(config: CloudConfig) -> Result<Cloud> {
         match config {
             #[cfg(feature = "mock")]
             CloudConfig::Mock(cfg) => Ok(Cloud::from_provider(Arc::new(
                 hybrid_core::mock::MockProvider::from_config(cfg)?,
             ))),
+            #[cfg(feature = "openstack")]
+            CloudConfig::Openstack(cfg) => {
+                let cloud = cfg.resolve()?;
+                let p = hybrid_openstack::OpenStackProvider::connect(&cloud).await?;
+                Ok(Cloud::from_provider(p))
+            }
         }
     }
 
@@ -182,5 +236,58 @@ mod tests {
         assert!(!serde_json::to_string(&cfg)
             .unwrap()
             .contains("top-secret-key"));
+    }
+}
+
+#[cfg(all(test, feature = "openstack"))]
+mod openstack_tests {
+    use super::*;
+    use hybrid_core::ErrorKind;
+
+    #[test]
+    fn openstack_configs_parse_and_reject_unknown_fields() {
+        let cfg = CloudConfig::from_json(
+            r#"{"kind": "openstack", "cloud": "prod", "region": "RegionTwo", "clouds_yaml": "/etc/x/clouds.yaml"}"#,
+        )
+        .unwrap();
+        let CloudConfig::Openstack(os) = cfg else {
+            panic!("not an openstack config")
+        };
+        assert_eq!(os.cloud.as_deref(), Some("prod"));
+        assert_eq!(os.region.as_deref(), Some("RegionTwo"));
+        assert_eq!(
+            os.clouds_yaml.as_deref(),
+            Some(std::path::Path::new("/etc/x/clouds.yaml"))
+        );
+        let e = CloudConfig::from_json(r#"{"kind": "openstack", "clod": "prod"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("clod"), "{e}");
+    }
+
+    #[test]
+    fn an_entry_resolves_from_the_named_clouds_yaml_with_its_region_override() {
+        let dir = std::env::temp_dir().join(format!("hybrid-facade-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("clouds.yaml");
+        std::fs::write(
+            &file,
+            "clouds:\n  lab:\n    auth:\n      auth_url: http://127.0.0.1:9/identity\n      username: u\n      password: pw-facade-secret\n      project_name: p\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n",
+        )
+        .unwrap();
+        let os = OpenstackConfig {
+            cloud: Some("lab".into()),
+            clouds_yaml: Some(file.clone()),
+            region: Some("RegionTwo".into()),
+        };
+        let cloud = os.resolve().unwrap();
+        assert_eq!(cloud.name, "lab");
+        assert_eq!(cloud.region_name.as_deref(), Some("RegionTwo"));
+        assert!(!format!("{cloud:?}").contains("pw-facade-secret"));
+        let missing = OpenstackConfig {
+            cloud: Some("nope".into()),
+            ..os
+        };
+        assert_eq!(missing.resolve().unwrap_err().kind(), ErrorKind::Config);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

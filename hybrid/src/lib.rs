@@ -10,8 +10,9 @@
 //! environment.
 //!
 //! Cargo features: `mock` (default) embeds the in-memory mock provider with its
-//! profiles; the `openstack`, `vsphere` and `azure` backends arrive as features of
-//! the same names.
+//! profiles; `openstack` adds the OpenStack backend ([`openstack`], configured from
+//! `clouds.yaml` or `OS_*` as openstacksdk is); the `vsphere` and `azure` backends
+//! arrive as features of the same names.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -33,5 +34,12 @@
 
 mod cloud;
 
+#[cfg(feature = "openstack")]
+pub use cloud::OpenstackConfig;
 pub use cloud::{Cloud, CloudConfig};
+
 pub use hybrid_core::*;
+/// The OpenStack backend (feature `openstack`): [`OpenStackProvider`](hybrid_openstack::OpenStackProvider),
+/// its configuration loader and its `api` stratum.
+#[cfg(feature = "openstack")]
+pub use hybrid_openstack as openstack;

@@ -1,5 +1,5 @@
 //! The `Provider` implementation: the portable traits of `hybrid-core` over the
-//! [`api`](crate::api) stratum.
+//! `api` stratum.
 //!
 //! [`OpenStackProvider::connect`] authenticates, negotiates microversions, asks the
 //! region what it is (catalog, Neutron extensions, hypervisor types, Glance import
