@@ -1,0 +1,339 @@
+//! Typed views of vim25 data objects, read from [`Node`] trees.
+
+use serde::Serialize;
+
+use super::xml::{Node, ShapeError};
+
+/// A managed-object reference: a type (`VirtualMachine`) and an id (`vm-42`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub(crate) struct Mor {
+    #[serde(rename = "@type")]
+    pub(crate) kind: String,
+    #[serde(rename = "$text")]
+    pub(crate) value: String,
+}
+
+impl Mor {
+    pub(crate) fn new(kind: &str, value: &str) -> Mor {
+        Mor {
+            kind: kind.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
+    /// Reads a reference element (`<obj type="VirtualMachine">vm-1</obj>`).
+    pub(crate) fn from_node(n: &Node) -> Result<Mor, ShapeError> {
+        let kind = n
+            .mor_type()
+            .ok_or_else(|| ShapeError("a managed-object reference has no type".into()))?;
+        let value = n.text_or_empty().trim();
+        if value.is_empty() {
+            return Err(ShapeError(format!("a {kind} reference has no id")));
+        }
+        Ok(Mor::new(kind, value))
+    }
+}
+
+impl std::fmt::Display for Mor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.value)
+    }
+}
+
+/// `AboutInfo`: what the endpoint is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AboutInfo {
+    pub(crate) name: String,
+    pub(crate) full_name: String,
+    pub(crate) version: String,
+    pub(crate) build: String,
+    pub(crate) api_type: String,
+    pub(crate) api_version: String,
+    pub(crate) instance_uuid: Option<String>,
+}
+
+impl AboutInfo {
+    pub(crate) fn from_node(n: &Node) -> Result<AboutInfo, ShapeError> {
+        Ok(AboutInfo {
+            name: n.req_text("name")?.to_owned(),
+            full_name: n.req_text("fullName")?.to_owned(),
+            version: n.req_text("version")?.to_owned(),
+            build: n.child_text("build").unwrap_or("").to_owned(),
+            api_type: n.req_text("apiType")?.to_owned(),
+            api_version: n.req_text("apiVersion")?.to_owned(),
+            instance_uuid: n.child_text("instanceUuid").map(str::to_owned),
+        })
+    }
+}
+
+/// The managers of `ServiceContent` this crate uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceContent {
+    pub(crate) about: AboutInfo,
+    pub(crate) root_folder: Mor,
+    pub(crate) property_collector: Mor,
+    pub(crate) view_manager: Option<Mor>,
+    pub(crate) session_manager: Option<Mor>,
+    pub(crate) extension_manager: Option<Mor>,
+    pub(crate) vstorage_object_manager: Option<Mor>,
+}
+
+impl ServiceContent {
+    pub(crate) fn from_node(n: &Node) -> Result<ServiceContent, ShapeError> {
+        let opt = |name: &str| n.child(name).map(Mor::from_node).transpose();
+        Ok(ServiceContent {
+            about: AboutInfo::from_node(n.req("about")?)?,
+            root_folder: Mor::from_node(n.req("rootFolder")?)?,
+            property_collector: Mor::from_node(n.req("propertyCollector")?)?,
+            view_manager: opt("viewManager")?,
+            session_manager: opt("sessionManager")?,
+            extension_manager: opt("extensionManager")?,
+            vstorage_object_manager: opt("vStorageObjectManager")?,
+        })
+    }
+}
+
+/// `UserSession`, as returned by `Login`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserSession {
+    pub(crate) key: String,
+    pub(crate) user_name: String,
+}
+
+impl UserSession {
+    pub(crate) fn from_node(n: &Node) -> Result<UserSession, ShapeError> {
+        Ok(UserSession {
+            key: n.req_text("key")?.to_owned(),
+            user_name: n.req_text("userName")?.to_owned(),
+        })
+    }
+}
+
+/// One property of one object in a `RetrieveResult`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DynamicProperty {
+    pub(crate) name: String,
+    pub(crate) val: Node,
+}
+
+/// A property that could not be read (`missingSet`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MissingProperty {
+    pub(crate) path: String,
+    pub(crate) fault: Option<MethodFault>,
+}
+
+/// `ObjectContent`: an object and the properties asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ObjectContent {
+    pub(crate) obj: Mor,
+    pub(crate) props: Vec<DynamicProperty>,
+    pub(crate) missing: Vec<MissingProperty>,
+}
+
+impl ObjectContent {
+    pub(crate) fn from_node(n: &Node) -> Result<ObjectContent, ShapeError> {
+        let obj = Mor::from_node(n.req("obj")?)?;
+        let mut props = Vec::new();
+        for p in n.children_named("propSet") {
+            props.push(DynamicProperty {
+                name: p.req_text("name")?.to_owned(),
+                val: p.child("val").cloned().unwrap_or_default(),
+            });
+        }
+        let mut missing = Vec::new();
+        for m in n.children_named("missingSet") {
+            missing.push(MissingProperty {
+                path: m.req_text("path")?.to_owned(),
+                fault: m.child("fault").map(MethodFault::from_localized),
+            });
+        }
+        Ok(ObjectContent {
+            obj,
+            props,
+            missing,
+        })
+    }
+
+    /// The value of property `name`, when returned.
+    pub(crate) fn get(&self, name: &str) -> Option<&Node> {
+        self.props.iter().find(|p| p.name == name).map(|p| &p.val)
+    }
+
+    /// The text of property `name`, when returned.
+    pub(crate) fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).map(Node::text_or_empty)
+    }
+
+    /// Property `name` as a number, when returned.
+    pub(crate) fn num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ShapeError> {
+        self.get(name)
+            .map(|v| {
+                v.num()
+                    .map_err(|e| ShapeError(format!("property {name}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Property `name` as a boolean, when returned.
+    pub(crate) fn boolean(&self, name: &str) -> Result<Option<bool>, ShapeError> {
+        self.get(name)
+            .map(|v| {
+                v.boolean()
+                    .map_err(|e| ShapeError(format!("property {name}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Property `name` as a reference, when returned.
+    pub(crate) fn mor(&self, name: &str) -> Result<Option<Mor>, ShapeError> {
+        self.get(name)
+            .map(|v| Mor::from_node(v).map_err(|e| ShapeError(format!("property {name}: {e}"))))
+            .transpose()
+    }
+
+    /// Property `name` as an array of references (`ArrayOfManagedObjectReference`).
+    pub(crate) fn mors(&self, name: &str) -> Result<Vec<Mor>, ShapeError> {
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .children_named("ManagedObjectReference")
+                .map(Mor::from_node)
+                .collect(),
+        }
+    }
+}
+
+/// `RetrieveResult`: objects and the continuation token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct RetrieveResult {
+    pub(crate) token: Option<String>,
+    pub(crate) objects: Vec<ObjectContent>,
+}
+
+impl RetrieveResult {
+    pub(crate) fn from_node(n: &Node) -> Result<RetrieveResult, ShapeError> {
+        let token = n
+            .child_text("token")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        let objects = n
+            .children_named("objects")
+            .map(ObjectContent::from_node)
+            .collect::<Result<_, _>>()?;
+        Ok(RetrieveResult { token, objects })
+    }
+}
+
+/// A vim25 fault: its type (`ManagedObjectNotFound`, `InvalidLogin`, …), message and
+/// the detail element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MethodFault {
+    pub(crate) kind: String,
+    pub(crate) message: String,
+    pub(crate) detail: Node,
+}
+
+impl MethodFault {
+    /// Reads a `LocalizedMethodFault` (`<fault xsi:type="…">…</fault><localizedMessage>`),
+    /// or a bare `MethodFault` element.
+    pub(crate) fn from_localized(n: &Node) -> MethodFault {
+        let (inner, message) = match n.child("fault") {
+            Some(f) => (f, n.child_text("localizedMessage").unwrap_or("")),
+            None => (n, n.child_text("localizedMessage").unwrap_or("")),
+        };
+        let kind = inner.xsi_type().unwrap_or("MethodFault").to_owned();
+        let mut message = message.trim().to_owned();
+        if message.is_empty() {
+            message = inner
+                .children_named("faultMessage")
+                .filter_map(|m| m.child_text("message"))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        MethodFault {
+            kind,
+            message,
+            detail: inner.clone(),
+        }
+    }
+}
+
+/// `TaskInfoState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    Queued,
+    Running,
+    Success,
+    Error,
+    Other(String),
+}
+
+/// The parts of `TaskInfo` a wait needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskInfo {
+    pub(crate) key: String,
+    pub(crate) state: TaskState,
+    pub(crate) progress: Option<u8>,
+    pub(crate) result: Option<Node>,
+    pub(crate) error: Option<MethodFault>,
+    pub(crate) description_id: Option<String>,
+}
+
+impl TaskInfo {
+    pub(crate) fn from_node(n: &Node) -> Result<TaskInfo, ShapeError> {
+        let state = match n.req_text("state")?.trim() {
+            "queued" => TaskState::Queued,
+            "running" => TaskState::Running,
+            "success" => TaskState::Success,
+            "error" => TaskState::Error,
+            other => TaskState::Other(other.to_owned()),
+        };
+        let progress = n
+            .child_num::<i64>("progress")?
+            .map(|p| p.clamp(0, 100) as u8);
+        Ok(TaskInfo {
+            key: n.child_text("key").unwrap_or("").to_owned(),
+            state,
+            progress,
+            result: n.child("result").cloned(),
+            error: n.child("error").map(MethodFault::from_localized),
+            description_id: n.child_text("descriptionId").map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::xml::parse;
+
+    #[test]
+    fn task_info_with_error_and_result() {
+        let n = parse(r#"<val xmlns:xsi="x" xsi:type="TaskInfo"><key>task-1</key><task type="Task">task-1</task><state>error</state><error><fault xsi:type="InvalidPowerState"><requestedState>poweredOff</requestedState><existingState>poweredOff</existingState></fault><localizedMessage>The attempted operation cannot be performed in the current state (Powered off).</localizedMessage></error><progress>130</progress></val>"#).unwrap();
+        let t = TaskInfo::from_node(&n).unwrap();
+        assert_eq!(t.state, TaskState::Error);
+        assert_eq!(t.progress, Some(100));
+        let e = t.error.unwrap();
+        assert_eq!(e.kind, "InvalidPowerState");
+        assert!(e.message.contains("current state"));
+        let ok = parse(r#"<val xmlns:xsi="x"><key>task-2</key><state>success</state><result xsi:type="ManagedObjectReference" type="VirtualMachine">vm-9</result></val>"#).unwrap();
+        let t = TaskInfo::from_node(&ok).unwrap();
+        assert_eq!(
+            Mor::from_node(t.result.as_ref().unwrap()).unwrap(),
+            Mor::new("VirtualMachine", "vm-9")
+        );
+        let odd = parse("<val><state>paused</state></val>").unwrap();
+        assert_eq!(
+            TaskInfo::from_node(&odd).unwrap().state,
+            TaskState::Other("paused".into())
+        );
+    }
+
+    #[test]
+    fn mor_without_type_or_id_is_an_error() {
+        assert!(Mor::from_node(&parse("<obj>vm-1</obj>").unwrap()).is_err());
+        assert!(Mor::from_node(&parse(r#"<obj type="VirtualMachine"></obj>"#).unwrap()).is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! [`VsphereProvider`]: a connected vCenter as a hybrid [`Provider`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Mutex;
+
+use hybrid_core::{
+    async_trait, Capabilities, Compute, Images, Network, Provider, ProviderInfo, ProviderKind,
+    Result, Storage,
+};
+
+use crate::capabilities::{capabilities, DiscoveryFacts};
+use crate::config::VsphereConfig;
+use crate::inventory::discover;
+use crate::protocol::types::Mor;
+use crate::session::Session;
+
+/// Placement defaults and lookups found by discovery.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    pub(crate) datacenter: Mor,
+    pub(crate) datacenter_name: String,
+    pub(crate) vm_folder: Mor,
+    pub(crate) pool: Option<Mor>,
+    pub(crate) datastore: Option<(Mor, String)>,
+    pub(crate) datastores: BTreeMap<String, String>,
+    pub(crate) network: Option<Mor>,
+    /// `(switch, name, uuid)`.
+    pub(crate) switches: Vec<(Mor, String, String)>,
+    /// `(cluster name, its root resource pool)`.
+    pub(crate) clusters: Vec<(String, Mor)>,
+    /// The uplink port groups of the distributed switches (never listed as networks).
+    pub(crate) uplinks: std::collections::BTreeSet<String>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: VsphereConfig,
+    pub(crate) session: Session,
+    pub(crate) views: Mutex<HashMap<&'static str, Mor>>,
+    facts: RwLock<Arc<Facts>>,
+    discovery: RwLock<Arc<DiscoveryFacts>>,
+    caps: RwLock<Arc<Capabilities>>,
+}
+
+impl Inner {
+    pub(crate) fn facts(&self) -> Arc<Facts> {
+        self.facts
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn set_facts(&self, f: Facts) {
+        if let Ok(mut g) = self.facts.write() {
+            *g = Arc::new(f);
+        }
+    }
+
+    pub(crate) fn caps(&self) -> Arc<Capabilities> {
+        self.caps
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// An `Inner` over a logged-in session without discovery (wire tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(config: VsphereConfig, session: Session) -> Arc<Inner> {
+        let root = session.content.root_folder.clone();
+        Arc::new(Inner {
+            config,
+            session,
+            views: Mutex::new(HashMap::new()),
+            facts: RwLock::new(Arc::new(Facts {
+                datacenter: Mor::new("Datacenter", "datacenter-2"),
+                datacenter_name: "DC0".into(),
+                vm_folder: root,
+                pool: Some(Mor::new("ResourcePool", "resgroup-9")),
+                datastore: Some((Mor::new("Datastore", "datastore-1"), "LocalDS_0".into())),
+                datastores: BTreeMap::new(),
+                network: None,
+                switches: Vec::new(),
+                clusters: Vec::new(),
+                uplinks: std::collections::BTreeSet::new(),
+            })),
+            discovery: RwLock::new(Arc::new(DiscoveryFacts::default())),
+            caps: RwLock::new(Arc::new(Capabilities::default())),
+        })
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        self.views.lock().await.clear();
+        let (facts, d) = discover(self).await?;
+        let caps = capabilities(&d);
+        self.set_facts(facts);
+        if let Ok(mut g) = self.discovery.write() {
+            *g = Arc::new(d);
+        }
+        if let Ok(mut g) = self.caps.write() {
+            *g = Arc::new(caps);
+        }
+        Ok(())
+    }
+}
+
+/// A vCenter, connected and logged in, implementing [`Provider`].
+///
+/// Build it with [`VsphereProvider::connect`], then hand it out as a gated
+/// `Arc<dyn Provider>` with [`VsphereProvider::into_provider`] (or use
+/// [`crate::connect`], which does both). Cheap to clone.
+#[derive(Clone)]
+pub struct VsphereProvider {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for VsphereProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VsphereProvider")
+            .field("config", &self.inner.config)
+            .field("session", &self.inner.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VsphereProvider {
+    /// Connects: reads `ServiceContent`, refuses a standalone ESXi host, logs in, and
+    /// discovers the datacenter, placement defaults and capabilities.
+    ///
+    /// # Errors
+    /// - `Unsupported` (reason *platform never*) when the endpoint is a standalone ESXi
+    ///   host (`about.apiType` `HostAgent`): vCenter is required.
+    /// - `Unauthenticated` for a wrong user or password (`InvalidLogin`).
+    /// - `Config` for missing credentials or a datacenter, datastore, pool, folder or
+    ///   network named in the configuration that does not exist.
+    /// - `Transport`, `Timeout`, `InvalidResponse`.
+    pub async fn connect(config: VsphereConfig) -> Result<VsphereProvider> {
+        let config = config.normalized()?;
+        let name = config.name.clone();
+        let session = Session::connect(&config)
+            .await
+            .map_err(|e| e.with_provider(name.clone()))?;
+        let placeholder = Facts {
+            datacenter: session.content.root_folder.clone(),
+            datacenter_name: String::new(),
+            vm_folder: session.content.root_folder.clone(),
+            pool: None,
+            datastore: None,
+            datastores: BTreeMap::new(),
+            network: None,
+            switches: Vec::new(),
+            clusters: Vec::new(),
+            uplinks: std::collections::BTreeSet::new(),
+        };
+        let inner = Arc::new(Inner {
+            config,
+            session,
+            views: Mutex::new(HashMap::new()),
+            facts: RwLock::new(Arc::new(placeholder)),
+            discovery: RwLock::new(Arc::new(DiscoveryFacts::default())),
+            caps: RwLock::new(Arc::new(Capabilities::default())),
+        });
+        inner.refresh().await.map_err(|e| e.with_provider(name))?;
+        Ok(VsphereProvider { inner })
+    }
+
+    /// This provider behind the capability gate, as `Arc<dyn Provider>`.
+    pub fn into_provider(self) -> Arc<dyn Provider> {
+        hybrid_core::gate::gate(Arc::new(self))
+    }
+
+    /// What capability discovery saw (NSX, switches, clusters, vCenter version).
+    pub fn discovery(&self) -> Arc<DiscoveryFacts> {
+        self.inner
+            .discovery
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// SOAP calls sent so far (every attempt counts): the round trips of this provider.
+    pub fn soap_calls(&self) -> u64 {
+        self.inner.session.transport.calls()
+    }
+
+    /// Ends the vCenter session. Later calls log in again on their own.
+    ///
+    /// # Errors
+    /// Transport and service errors of `Logout`.
+    pub async fn logout(&self) -> Result<()> {
+        self.inner.session.logout().await
+    }
+}
+
+#[async_trait]
+impl Provider for VsphereProvider {
+    fn info(&self) -> ProviderInfo {
+        let d = self.discovery();
+        ProviderInfo {
+            kind: ProviderKind::Vsphere,
+            name: self.inner.config.name.clone(),
+            region: Some(self.inner.facts().datacenter_name.clone()).filter(|s| !s.is_empty()),
+            variant: Some(if d.has_nsx() {
+                "vcenter with nsx".to_owned()
+            } else {
+                "vcenter without nsx".to_owned()
+            }),
+            simulated: false,
+        }
+    }
+
+    fn capabilities(&self) -> Arc<Capabilities> {
+        self.inner.caps()
+    }
+
+    async fn check(&self) -> Result<()> {
+        let content =
+            crate::api::session::retrieve_service_content(&self.inner.session.transport).await?;
+        crate::session::require_vcenter(&content)?;
+        self.inner
+            .refresh()
+            .await
+            .map_err(|e| e.with_provider(self.inner.config.name.clone()))
+    }
+
+    fn compute(&self) -> &dyn Compute {
+        self
+    }
+    fn network(&self) -> &dyn Network {
+        self
+    }
+    fn storage(&self) -> &dyn Storage {
+        self
+    }
+    fn images(&self) -> &dyn Images {
+        self
+    }
+}
