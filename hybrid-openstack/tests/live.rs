@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use hybrid_core::gate::gate;
 use hybrid_core::operation::WaitOptions;
-use hybrid_core::testkit::{run_all, Harness};
 use hybrid_core::provider::Compute;
+use hybrid_core::testkit::{run_all, Harness};
 use hybrid_core::{Feature, ListOptions, Provider};
 use hybrid_http::{ClientOptions, ExposeSecret};
 use hybrid_openstack::config::{CloudConfig, ConfigLoader};
@@ -73,7 +73,10 @@ async fn the_region_reports_what_it_is() {
         facts.neutron_extensions.as_ref().map_or(0, Vec::len)
     );
     assert!(negotiated.nova >= hybrid_openstack::capabilities::Microversion::new(2, 60));
-    assert!(!facts.is_vmware(), "the loopback cloud runs Nova's fake driver");
+    assert!(
+        !facts.is_vmware(),
+        "the loopback cloud runs Nova's fake driver"
+    );
     let caps = p.capabilities();
     assert!(caps.supports(Feature::Servers));
     assert!(caps.supports(Feature::SecurityGroups));
@@ -109,5 +112,9 @@ async fn a_revoked_token_is_replaced_transparently() {
         .expect("the call re-authenticates after the 401");
     assert!(!flavors.items.is_empty());
     let again = session.authorizer().authorize().await.unwrap();
-    assert_ne!(again.value.to_str().unwrap(), token, "a new token was issued");
+    assert_ne!(
+        again.value.to_str().unwrap(),
+        token,
+        "a new token was issued"
+    );
 }

@@ -81,9 +81,11 @@ pub async fn server_action(api: &Api, id: &str, body: &Value, operation: &str) -
     .await
 }
 
-/// `GET /flavors/detail`: one page of flavors.
+/// `GET /flavors/detail`: one page of flavors, with filters such as
+/// `is_public=None` (every flavor the caller may use, private ones included).
 pub async fn list_flavors(
     api: &Api,
+    query: Query,
     limit: Option<u32>,
     marker: Option<PageToken>,
 ) -> Result<Page<Value>> {
@@ -92,7 +94,7 @@ pub async fn list_flavors(
         "flavors/detail",
         "flavors",
         "id",
-        Vec::new(),
+        query,
         limit,
         marker,
         "list_flavors",
@@ -273,9 +275,31 @@ pub async fn detach_volume(api: &Api, server: &str, volume: &str) -> Result<()> 
     .await
 }
 
-/// `GET /os-hypervisors/detail` (usually admin-only: a `403` means the policy hides
-/// them).
+/// `GET /os-hypervisors/detail`, every page (`hypervisors_links`, 2.33+), usually
+/// admin-only: a `403` means the policy hides them.
 pub async fn list_hypervisors(api: &Api) -> Result<HypervisorList> {
-    api.get(Compute, "os-hypervisors/detail", "list_hypervisors")
-        .await
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api
+            .page(
+                Compute,
+                "os-hypervisors/detail",
+                "hypervisors",
+                "id",
+                Vec::new(),
+                None,
+                token,
+                "list_hypervisors",
+            )
+            .await?;
+        for v in &page.items {
+            all.push(super::decode(v, "a hypervisor")?);
+        }
+        match page.next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(HypervisorList { hypervisors: all })
 }

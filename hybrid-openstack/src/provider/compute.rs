@@ -47,13 +47,21 @@ impl Poller<Server> for ResizePoller {
                     .unwrap_or_default()
             )),
             ServerStatus::VerifyResize if !self.confirmed => {
-                nova::server_action(
+                let confirmed = nova::server_action(
                     &self.inner.api,
                     self.id.as_str(),
                     &requests::confirm_resize(),
                     "confirm_resize",
                 )
-                .await?;
+                .await;
+                match confirmed {
+                    // Nova's resize_confirm_window may confirm it first: the state
+                    // moved on, and the next check sees where to.
+                    Err(e) if e.kind() == ErrorKind::Conflict => {
+                        tracing::debug!(server = %self.id, error = %e, "resize confirmed by Nova already")
+                    }
+                    other => other?,
+                }
                 self.confirmed = true;
                 self.moved = true;
                 Ok(PollResult::Pending(Progress::status(
@@ -128,7 +136,7 @@ impl Inner {
         options: &ListOptions,
         token: Option<PageToken>,
     ) -> Result<Page<Flavor>> {
-        let page = nova::list_flavors(&self.api, options.page_size, token).await?;
+        let page = nova::list_flavors(&self.api, Vec::new(), options.page_size, token).await?;
         let page = convert_page(page, |v| {
             let f: NovaFlavor = api::decode(&v, "a flavor")?;
             Ok(f.into_core(Some(v)))

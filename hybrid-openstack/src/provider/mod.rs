@@ -53,9 +53,18 @@ pub(crate) struct Inner {
     facts: RegionFacts,
     caps: Arc<Capabilities>,
     /// Flavor name → id, for Nova 2.47+ which names a server's flavor instead of
-    /// linking it.
-    flavors: RwLock<HashMap<String, FlavorId>>,
+    /// linking it, and when it was loaded.
+    flavors: RwLock<FlavorTable>,
     flavor_reload: Mutex<()>,
+}
+
+/// How long a loaded flavor table answers misses without a reload.
+const FLAVOR_TABLE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[derive(Default)]
+pub(crate) struct FlavorTable {
+    by_name: HashMap<String, FlavorId>,
+    loaded_at: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for OpenStackProvider {
@@ -187,7 +196,7 @@ impl OpenStackProvider {
                 name,
                 facts,
                 caps,
-                flavors: RwLock::new(HashMap::new()),
+                flavors: RwLock::new(FlavorTable::default()),
                 flavor_reload: Mutex::new(()),
             }),
         })
@@ -270,31 +279,52 @@ impl Inner {
     }
 
     /// The id of the flavor named `name` (Nova 2.47+ names a server's flavor). The
-    /// name→id table is loaded once and reloaded once per miss; a name no flavor
-    /// carries any more (a deleted flavor) is kept as the reference.
+    /// name→id table (private flavors included: `is_public=None`) is loaded on first
+    /// use and reloaded on a miss, at most once per [`FLAVOR_TABLE_TTL`]; a name no
+    /// flavor carries (a deleted flavor) is kept as the reference.
     async fn flavor_id_by_name(&self, name: &str) -> Result<FlavorId> {
-        if let Some(id) = self.flavors.read().await.get(name) {
-            return Ok(id.clone());
+        let fresh = |t: &FlavorTable| {
+            t.loaded_at
+                .is_some_and(|at| at.elapsed() < FLAVOR_TABLE_TTL)
+        };
+        {
+            let t = self.flavors.read().await;
+            if let Some(id) = t.by_name.get(name) {
+                return Ok(id.clone());
+            }
+            if fresh(&t) {
+                return Ok(FlavorId::new(name));
+            }
         }
         let _one = self.flavor_reload.lock().await;
-        if let Some(id) = self.flavors.read().await.get(name) {
-            return Ok(id.clone());
+        {
+            let t = self.flavors.read().await;
+            if let Some(id) = t.by_name.get(name) {
+                return Ok(id.clone());
+            }
+            if fresh(&t) {
+                return Ok(FlavorId::new(name));
+            }
         }
-        let mut table = HashMap::new();
+        let mut by_name = HashMap::new();
         let mut token = None;
+        let all = vec![("is_public".to_owned(), "None".to_owned())];
         loop {
-            let page = api::compute::list_flavors(&self.api, None, token).await?;
+            let page = api::compute::list_flavors(&self.api, all.clone(), None, token).await?;
             for v in &page.items {
                 let f: NovaFlavor = api::decode(v, "a flavor")?;
-                table.insert(f.name, FlavorId::new(f.id));
+                by_name.insert(f.name, FlavorId::new(f.id));
             }
             match page.next {
                 Some(t) => token = Some(t),
                 None => break,
             }
         }
-        let found = table.get(name).cloned();
-        *self.flavors.write().await = table;
+        let found = by_name.get(name).cloned();
+        *self.flavors.write().await = FlavorTable {
+            by_name,
+            loaded_at: Some(std::time::Instant::now()),
+        };
         Ok(found.unwrap_or_else(|| FlavorId::new(name)))
     }
 }
