@@ -279,6 +279,14 @@ impl Error {
         self
     }
 
+    /// Reclassifies the error, keeping everything else: for a backend that knows what
+    /// a service's answer means better than its status code says (Cinder answers `400
+    /// Invalid volume` where the state forbids the call: a [`ErrorKind::Conflict`]).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.inner.kind = kind;
+        self
+    }
+
     /// Overrides whether a retry may succeed.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.inner.retryable = retryable;

@@ -1523,12 +1523,12 @@ async fn cinder_snapshots_list_get_create_and_delete() {
         name: "snap-001".into(),
         force: true,
     };
+    // The Api under test speaks 3.70: no `force` (Cinder rejects it from 3.66).
     let expected = json!({"snapshot": {
         "name": "snap-001",
-        "volume_id": "5aa119a8-d25b-45a7-8d1b-88e127885635",
-        "force": true
+        "volume_id": "5aa119a8-d25b-45a7-8d1b-88e127885635"
     }});
-    assert_eq!(rq::create_snapshot(&spec), expected);
+    assert_eq!(rq::create_snapshot(&spec, CINDER), expected);
     cinder_call("POST", "snapshots")
         .with_query(&[])
         .with_json(&expected)
@@ -1557,7 +1557,7 @@ async fn cinder_snapshots_list_get_create_and_delete() {
         .await
         .unwrap();
     assert_eq!(got, show["snapshot"]);
-    let got = cinder::create_snapshot(&api, &rq::create_snapshot(&spec))
+    let got = cinder::create_snapshot(&api, &rq::create_snapshot(&spec, CINDER))
         .await
         .unwrap();
     assert_eq!(got, created["snapshot"]);
@@ -3057,4 +3057,47 @@ async fn provider_a_deleted_flavor_name_does_not_reload_flavors_for_every_server
         .items
         .iter()
         .all(|s| s.flavor == Some(FlavorId::new("m1.deleted"))));
+}
+
+/// Cinder's `400 Invalid volume` for a call the volume's state forbids is a Conflict
+/// through the provider (found by the live run: deleting an attached volume), while
+/// a 400 about the request itself stays InvalidInput.
+#[tokio::test]
+async fn provider_cinder_state_errors_are_conflicts() {
+    use hybrid_core::provider::Storage as _;
+    let (server, p) = provider().await;
+    let vid = "3bc7812c-9bad-47fd-af0b-aaa69bae52f7";
+    cinder_call("DELETE", &format!("volumes/{vid}"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("x-openstack-request-id", "req-state")
+                .set_body_json(json!({"badRequest": {"code": 400, "message":
+                    "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer."}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = p
+        .delete_volume(&VolumeId::new(vid))
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    assert_eq!(e.http_status(), Some(400));
+    assert_eq!(e.request_id(), Some("req-state"));
+    assert!(e.to_string().contains("must not be"), "{e}");
+
+    cinder_call("POST", &format!("volumes/{vid}/action"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"badRequest": {"code": 400, "message": "New size for extend must be greater than current size. (current: 2, extended: 1)."}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = p
+        .extend_volume(&VolumeId::new(vid), 1)
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }

@@ -221,12 +221,28 @@ fn cinder_and_glance_requests() {
     check(vol, "cinder/volume-create-req-v3.0.json");
     check(rq::extend_volume(3), "cinder/volume-action-extend-req.json");
     check(
-        rq::create_snapshot(&CreateSnapshot {
-            volume_id: VolumeId::new("5aa119a8-d25b-45a7-8d1b-88e127885635"),
-            name: "snap-001".into(),
-            force: true,
-        }),
+        rq::create_snapshot(
+            &CreateSnapshot {
+                volume_id: VolumeId::new("5aa119a8-d25b-45a7-8d1b-88e127885635"),
+                name: "snap-001".into(),
+                force: true,
+            },
+            Microversion::new(3, 0),
+        ),
         "cinder/snapshot-create-req-v3.0.json",
+    );
+    let at_3_66 = rq::create_snapshot(
+        &CreateSnapshot {
+            volume_id: VolumeId::new("v1"),
+            name: "s".into(),
+            force: false,
+        },
+        Microversion::new(3, 66),
+    );
+    assert_eq!(
+        at_3_66,
+        serde_json::json!({"snapshot": {"volume_id": "v1", "name": "s"}}),
+        "Cinder 3.66+ rejects force=false"
     );
     check(
         rq::create_image(&CreateImage::new("Ubuntu", "raw", "bare")),

@@ -304,9 +304,15 @@ pub fn extend_volume(new_size_gib: u64) -> Value {
     json!({ "os-extend": { "new_size": new_size_gib } })
 }
 
-/// `POST /v3/{project}/snapshots`.
-pub fn create_snapshot(spec: &CreateSnapshot) -> Value {
-    json!({ "snapshot": { "volume_id": spec.volume_id.as_str(), "name": spec.name, "force": spec.force } })
+/// `POST /v3/{project}/snapshots`. From microversion 3.66 Cinder snapshots in-use
+/// volumes without being asked and rejects `"force": false` (400), so `force` is sent
+/// only below 3.66.
+pub fn create_snapshot(spec: &CreateSnapshot, microversion: Microversion) -> Value {
+    if microversion >= Microversion::new(3, 66) {
+        json!({ "snapshot": { "volume_id": spec.volume_id.as_str(), "name": spec.name } })
+    } else {
+        json!({ "snapshot": { "volume_id": spec.volume_id.as_str(), "name": spec.name, "force": spec.force } })
+    }
 }
 
 /// `POST /v2/images`: the image record (data is uploaded or imported after).

@@ -8,7 +8,7 @@ use hybrid_core::model::{
 };
 use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ItemStream, Storage};
-use hybrid_core::{ListOptions, Operation, Page, PageToken, Result};
+use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
 use serde_json::Value;
 
 use super::{
@@ -17,6 +17,23 @@ use super::{
 use crate::api::{self, block_storage as cinder, compute as nova};
 use crate::protocol::cinder::{CinderSnapshot, CinderVolume};
 use crate::protocol::requests;
+
+/// Cinder answers `400 Invalid volume: Volume status must be …` (and `Invalid
+/// snapshot`) when the resource's state forbids the call: a state conflict, which the
+/// portable contract calls [`ErrorKind::Conflict`].
+fn state_conflict(e: Error) -> Error {
+    let m = e.message();
+    if e.kind() == ErrorKind::InvalidInput
+        && e.http_status() == Some(400)
+        && (m.contains("Invalid volume")
+            || m.contains("Invalid snapshot")
+            || m.contains("status must be"))
+    {
+        e.with_kind(ErrorKind::Conflict)
+    } else {
+        e
+    }
+}
 
 fn volume(v: Value) -> Result<Volume> {
     let c: CinderVolume = api::decode(&v, "a volume")?;
@@ -152,7 +169,9 @@ impl Storage for OpenStackProvider {
     }
 
     async fn delete_volume(&self, id: &VolumeId) -> Result<Operation<()>> {
-        cinder::delete_volume(&self.inner.api, id.as_str()).await?;
+        cinder::delete_volume(&self.inner.api, id.as_str())
+            .await
+            .map_err(state_conflict)?;
         let inner = self.inner.clone();
         let vid = id.as_str().to_owned();
         Ok(poll_until_gone(
@@ -179,7 +198,8 @@ impl Storage for OpenStackProvider {
             &requests::extend_volume(new_size_gib),
             "extend_volume",
         )
-        .await?;
+        .await
+        .map_err(state_conflict)?;
         Ok(self.volume_op(
             format!("extend volume {id} to {new_size_gib} GiB"),
             id,
@@ -299,7 +319,12 @@ impl Storage for OpenStackProvider {
 
     async fn create_snapshot(&self, spec: &CreateSnapshot) -> Result<Operation<Snapshot>> {
         let s = snapshot(
-            cinder::create_snapshot(&self.inner.api, &requests::create_snapshot(spec)).await?,
+            cinder::create_snapshot(
+                &self.inner.api,
+                &requests::create_snapshot(spec, self.inner.api.negotiated().cinder),
+            )
+            .await
+            .map_err(state_conflict)?,
         )?;
         let inner = self.inner.clone();
         let id = s.id.as_str().to_owned();
@@ -320,7 +345,9 @@ impl Storage for OpenStackProvider {
     }
 
     async fn delete_snapshot(&self, id: &SnapshotId) -> Result<Operation<()>> {
-        cinder::delete_snapshot(&self.inner.api, id.as_str()).await?;
+        cinder::delete_snapshot(&self.inner.api, id.as_str())
+            .await
+            .map_err(state_conflict)?;
         let inner = self.inner.clone();
         let sid = id.as_str().to_owned();
         Ok(poll_until_gone(
