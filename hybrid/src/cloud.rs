@@ -26,6 +26,9 @@ pub enum CloudConfig {
     /// An OpenStack region (feature `openstack`).
     #[cfg(feature = "openstack")]
     Openstack(OpenstackConfig),
+    /// A vCenter (feature `vsphere`).
+    #[cfg(feature = "vsphere")]
+    Vsphere(VsphereSettings),
 }
 
 /// Where an OpenStack cloud's settings come from: a `clouds.yaml` entry (with its
@@ -69,6 +72,126 @@ impl OpenstackConfig {
     }
 }
 
+/// Where a vCenter's settings come from: the config itself, with the fields of
+/// [`VsphereConfig`](hybrid_vsphere::VsphereConfig), or — when it names no field at
+/// all — govc's `GOVC_*` variables and their `VSPHERE_*` twins, read when connecting.
+///
+/// ```json
+/// {"kind": "vsphere", "url": "https://vcenter.example/sdk",
+///  "user": "administrator@vsphere.local", "password": "…", "datacenter": "DC0"}
+/// {"kind": "vsphere"}
+/// ```
+///
+/// Unknown fields are rejected. A given config is normalized when it is parsed or built
+/// ([`VsphereConfig::normalized`](hybrid_vsphere::VsphereConfig::normalized): credentials
+/// in the URL are moved out of it), so neither `Debug` nor serialization ever shows the
+/// password: it is never serialized back out.
+#[cfg(feature = "vsphere")]
+#[derive(Clone, Default)]
+pub struct VsphereSettings {
+    /// `None`: read the environment when connecting. Always normalized.
+    config: Option<hybrid_vsphere::VsphereConfig>,
+}
+
+#[cfg(feature = "vsphere")]
+impl VsphereSettings {
+    /// Settings read from `GOVC_*` / `VSPHERE_*` when connecting (see
+    /// [`VsphereConfig::from_env`](hybrid_vsphere::VsphereConfig::from_env)).
+    pub fn from_environment() -> VsphereSettings {
+        VsphereSettings { config: None }
+    }
+
+    /// Settings given in full.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) as
+    /// [`VsphereConfig::normalized`](hybrid_vsphere::VsphereConfig::normalized).
+    pub fn new(config: hybrid_vsphere::VsphereConfig) -> Result<VsphereSettings> {
+        Ok(VsphereSettings {
+            config: Some(config.normalized()?),
+        })
+    }
+
+    /// The given (normalized) config; `None` when the environment is to be read.
+    pub fn config(&self) -> Option<&hybrid_vsphere::VsphereConfig> {
+        self.config.as_ref()
+    }
+
+    /// The config to connect with: the given one, or the environment's.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) as
+    /// [`VsphereConfig::from_env`](hybrid_vsphere::VsphereConfig::from_env).
+    pub fn resolve(&self) -> Result<hybrid_vsphere::VsphereConfig> {
+        match &self.config {
+            Some(c) => Ok(c.clone()),
+            None => hybrid_vsphere::VsphereConfig::from_env(),
+        }
+    }
+}
+
+#[cfg(feature = "vsphere")]
+impl std::fmt::Debug for VsphereSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.config {
+            // VsphereConfig's Debug redacts the password; normalization took it out of the URL.
+            Some(c) => f.debug_tuple("VsphereSettings").field(c).finish(),
+            None => f.write_str("VsphereSettings(from GOVC_* / VSPHERE_*)"),
+        }
+    }
+}
+
+#[cfg(feature = "vsphere")]
+impl Serialize for VsphereSettings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(c) = &self.config {
+            // Every field but the password.
+            m.serialize_entry("name", &c.name)?;
+            m.serialize_entry("url", &c.url)?;
+            if let Some(v) = &c.user {
+                m.serialize_entry("user", v)?;
+            }
+            m.serialize_entry("insecure", &c.insecure)?;
+            let optional = [
+                ("datacenter", &c.datacenter),
+                ("datastore", &c.datastore),
+                ("folder", &c.folder),
+                ("resource_pool", &c.resource_pool),
+                ("network", &c.network),
+            ];
+            if let Some(v) = &c.ca_file {
+                m.serialize_entry("ca_file", v)?;
+            }
+            for (k, v) in optional {
+                if let Some(v) = v {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+            m.serialize_entry("guest_id", &c.guest_id)?;
+            m.serialize_entry("flavors", &c.flavors)?;
+            m.serialize_entry("page_size", &c.page_size)?;
+            m.serialize_entry("request_timeout_secs", &c.request_timeout_secs)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "vsphere")]
+impl<'de> Deserialize<'de> for VsphereSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        if fields.is_empty() {
+            return Ok(VsphereSettings::from_environment());
+        }
+        let config: hybrid_vsphere::VsphereConfig =
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        VsphereSettings::new(config).map_err(|e| D::Error::custom(e.message()))
+    }
+}
+
 impl CloudConfig {
     /// Parses a JSON document.
     ///
@@ -97,7 +220,11 @@ impl CloudConfig {
     /// - `HYBRID_CONFIG`: path to a JSON config file; otherwise
     /// - `HYBRID_PROVIDER` (`mock`), with `HYBRID_MOCK_PROFILE` (for example
     ///   `vsphere`) and `HYBRID_MOCK_SERVERS` for the mock; or `openstack` (feature
-    ///   `openstack`), configured by `OS_CLOUD` / `OS_CLIENT_CONFIG_FILE` / `OS_*`.
+    ///   `openstack`), configured by `OS_CLOUD` / `OS_CLIENT_CONFIG_FILE` / `OS_*`; or
+    ///   `vsphere` (feature `vsphere`), configured by govc's `GOVC_URL`,
+    ///   `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, … or their `VSPHERE_*`
+    ///   twins, read here (see
+    ///   [`VsphereConfig::from_env`](hybrid_vsphere::VsphereConfig::from_env)).
     ///
     /// # Errors
     /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) when the variables are
@@ -125,6 +252,10 @@ impl CloudConfig {
             }
             #[cfg(feature = "openstack")]
             "openstack" => Ok(CloudConfig::Openstack(OpenstackConfig::default())),
+            #[cfg(feature = "vsphere")]
+            "vsphere" => Ok(CloudConfig::Vsphere(VsphereSettings::new(
+                hybrid_vsphere::VsphereConfig::from_env()?,
+            )?)),
             other => Err(Error::config(format!(
                 "HYBRID_PROVIDER={other:?} is not a provider kind this build supports"
             ))),
@@ -144,7 +275,10 @@ impl Cloud {
     /// # Errors
     /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) for an invalid config;
     /// for real backends, authentication and transport errors (OpenStack: see
-    /// [`OpenStackProvider::connect`](hybrid_openstack::OpenStackProvider::connect)).
+    /// [`OpenStackProvider::connect`](hybrid_openstack::OpenStackProvider::connect);
+    /// vSphere: see [`VsphereProvider::connect`](hybrid_vsphere::VsphereProvider::connect),
+    /// which also refuses a standalone
+    /// ESXi host with [`ErrorKind::Unsupported`](hybrid_core::ErrorKind::Unsupported)).
     pub async fn connect(config: CloudConfig) -> Result<Cloud> {
         match config {
             #[cfg(feature = "mock")]
@@ -157,6 +291,10 @@ impl Cloud {
                 let p = hybrid_openstack::OpenStackProvider::connect(&cloud).await?;
                 Ok(Cloud::from_provider(p))
             }
+            #[cfg(feature = "vsphere")]
+            CloudConfig::Vsphere(settings) => Ok(Cloud::from_provider(
+                hybrid_vsphere::connect(settings.resolve()?).await?,
+            )),
         }
     }
 
@@ -289,5 +427,155 @@ mod openstack_tests {
         };
         assert_eq!(missing.resolve().unwrap_err().kind(), ErrorKind::Config);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[cfg(all(test, feature = "vsphere"))]
+mod vsphere_tests {
+    use super::*;
+    use hybrid_core::ErrorKind;
+
+    const SECRET: &str = "pw-vsphere-facade-7731";
+
+    fn explicit(cfg: &CloudConfig) -> &hybrid_vsphere::VsphereConfig {
+        match cfg {
+            CloudConfig::Vsphere(s) => s.config().expect("an explicit config"),
+            #[allow(unreachable_patterns)]
+            _ => panic!("not a vsphere config"),
+        }
+    }
+
+    #[test]
+    fn vsphere_configs_parse_and_normalize() {
+        let cfg = CloudConfig::from_json(&format!(
+            r#"{{"kind": "vsphere", "url": "vc.example", "user": "administrator@vsphere.local",
+                "password": "{SECRET}", "insecure": true, "datacenter": "DC0",
+                "datastore": "LocalDS_0", "page_size": 50}}"#
+        ))
+        .unwrap();
+        let vc = explicit(&cfg);
+        assert_eq!(vc.url, "https://vc.example/sdk");
+        assert_eq!(vc.user.as_deref(), Some("administrator@vsphere.local"));
+        assert!(vc.password.is_some());
+        assert!(vc.insecure);
+        assert_eq!(vc.datacenter.as_deref(), Some("DC0"));
+        assert_eq!(vc.datastore.as_deref(), Some("LocalDS_0"));
+        assert_eq!(vc.page_size, 50);
+    }
+
+    #[test]
+    fn an_empty_vsphere_config_reads_the_environment() {
+        let cfg = CloudConfig::from_json(r#"{"kind": "vsphere"}"#).unwrap();
+        let CloudConfig::Vsphere(s) = &cfg else {
+            panic!("not a vsphere config")
+        };
+        assert!(s.config().is_none());
+        assert!(format!("{cfg:?}").contains("GOVC_"), "{cfg:?}");
+        assert_eq!(
+            serde_json::to_value(&cfg).unwrap(),
+            serde_json::json!({"kind": "vsphere"})
+        );
+    }
+
+    #[test]
+    fn vsphere_configs_reject_unknown_fields_and_bad_urls() {
+        let e = CloudConfig::from_json(r#"{"kind": "vsphere", "url": "vc", "datacentre": "DC0"}"#)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("datacentre"), "{e}");
+        let e = CloudConfig::from_json(r#"{"kind": "vsphere", "user": "u"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("url"), "{e}");
+        let e = CloudConfig::from_json(&format!(
+            r#"{{"kind": "vsphere", "url": "ftp://u:{SECRET}@vc"}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(!e.to_string().contains(SECRET), "{e}");
+        assert!(!format!("{e:?}").contains(SECRET), "{e:?}");
+    }
+
+    #[test]
+    fn vsphere_secrets_are_not_serialized_or_printed() {
+        for json in [
+            format!(
+                r#"{{"kind": "vsphere", "url": "https://vc.example/sdk", "user": "u", "password": "{SECRET}"}}"#
+            ),
+            // govc-style credentials in the URL are moved out of it.
+            format!(r#"{{"kind": "vsphere", "url": "https://u:{SECRET}@vc.example/sdk"}}"#),
+        ] {
+            let cfg = CloudConfig::from_json(&json).unwrap();
+            let vc = explicit(&cfg);
+            assert_eq!(vc.url, "https://vc.example/sdk");
+            assert_eq!(vc.user.as_deref(), Some("u"));
+            assert!(vc.password.is_some());
+            assert!(!format!("{cfg:?}").contains(SECRET), "{cfg:?}");
+            assert!(!format!("{cfg:#?}").contains(SECRET));
+            let out = serde_json::to_string(&cfg).unwrap();
+            assert!(!out.contains(SECRET), "{out}");
+            assert!(!out.contains("password"), "{out}");
+            // What is serialized parses back (without the password).
+            let back = CloudConfig::from_json(&out).unwrap();
+            let vb = explicit(&back);
+            assert_eq!(vb.url, vc.url);
+            assert_eq!(vb.user, vc.user);
+            assert!(vb.password.is_none());
+            assert_eq!(vb.flavors, vc.flavors);
+        }
+    }
+
+    #[test]
+    fn built_settings_are_normalized() {
+        let raw = hybrid_vsphere::VsphereConfig::new(format!("https://u:{SECRET}@vc.example"));
+        let s = VsphereSettings::new(raw).unwrap();
+        assert_eq!(s.config().unwrap().url, "https://vc.example/sdk");
+        assert!(!format!("{s:?}").contains(SECRET));
+        assert_eq!(s.resolve().unwrap().url, "https://vc.example/sdk");
+        assert!(VsphereSettings::new(hybrid_vsphere::VsphereConfig::new("ftp://vc")).is_err());
+    }
+
+    #[test]
+    fn hybrid_provider_vsphere_reads_the_govc_variables() {
+        // The only test of this crate that touches these variables.
+        std::env::remove_var("HYBRID_CONFIG");
+        std::env::set_var("HYBRID_PROVIDER", "vsphere");
+        std::env::set_var("VSPHERE_URL", "https://u:pw@vc-env.example");
+        std::env::set_var("VSPHERE_PASSWORD", SECRET);
+        let cfg = CloudConfig::from_env();
+        std::env::remove_var("VSPHERE_URL");
+        let missing = CloudConfig::from_env();
+        for v in ["HYBRID_PROVIDER", "VSPHERE_PASSWORD"] {
+            std::env::remove_var(v);
+        }
+        let cfg = cfg.unwrap();
+        let vc = explicit(&cfg);
+        assert_eq!(vc.url, "https://vc-env.example/sdk");
+        assert_eq!(vc.user.as_deref(), Some("u"));
+        assert!(!format!("{cfg:?}").contains(SECRET));
+        if std::env::var_os("GOVC_URL").is_none() {
+            assert_eq!(missing.unwrap_err().kind(), ErrorKind::Config);
+        }
+    }
+
+    #[tokio::test]
+    async fn connecting_to_nothing_fails_fast_as_transport_without_the_password() {
+        let cfg = CloudConfig::from_json(&format!(
+            r#"{{"kind": "vsphere", "url": "http://127.0.0.1:9/sdk", "user": "u",
+                "password": "{SECRET}", "request_timeout_secs": 5}}"#
+        ))
+        .unwrap();
+        let started = std::time::Instant::now();
+        let e = tokio::time::timeout(std::time::Duration::from_secs(30), Cloud::connect(cfg))
+            .await
+            .expect("connect gave up within 30 s")
+            .unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout),
+            "{:?}: {e}",
+            e.kind()
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert!(!e.to_string().contains(SECRET), "{e}");
+        assert!(!format!("{e:?}").contains(SECRET), "{e:?}");
     }
 }

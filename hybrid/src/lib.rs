@@ -11,8 +11,9 @@
 //!
 //! Cargo features: `mock` (default) embeds the in-memory mock provider with its
 //! profiles; `openstack` adds the OpenStack backend ([`openstack`], configured from
-//! `clouds.yaml` or `OS_*` as openstacksdk is); the `vsphere` and `azure` backends
-//! arrive as features of the same names.
+//! `clouds.yaml` or `OS_*` as openstacksdk is); `vsphere` adds the vSphere backend
+//! ([`vsphere`], vCenter only, configured from a JSON config or govc's `GOVC_*`
+//! variables); the `azure` backend arrives as a feature of the same name.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,6 +37,8 @@ mod cloud;
 
 #[cfg(feature = "openstack")]
 pub use cloud::OpenstackConfig;
+#[cfg(feature = "vsphere")]
+pub use cloud::VsphereSettings;
 pub use cloud::{Cloud, CloudConfig};
 
 pub use hybrid_core::*;
@@ -43,3 +46,8 @@ pub use hybrid_core::*;
 /// its configuration loader and its `api` stratum.
 #[cfg(feature = "openstack")]
 pub use hybrid_openstack as openstack;
+/// The vSphere backend (feature `vsphere`): [`VsphereProvider`](hybrid_vsphere::VsphereProvider)
+/// with its vSphere-only extras, [`VsphereConfig`](hybrid_vsphere::VsphereConfig) and
+/// [`connect`](hybrid_vsphere::connect).
+#[cfg(feature = "vsphere")]
+pub use hybrid_vsphere as vsphere;
