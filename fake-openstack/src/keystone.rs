@@ -66,8 +66,10 @@ pub(crate) struct Keystone {
     tokens: Mutex<HashMap<String, TokenInfo>>,
     rng: Mutex<Rng>,
     ttl: Duration,
+    /// Identity's base URL (the first region's).
     base: String,
-    region: String,
+    /// Every region's name and the base URL its services sit under.
+    regions: Vec<(String, String)>,
 }
 
 fn domain_named(name: &str) -> Domain {
@@ -95,7 +97,7 @@ fn unauthorized() -> ApiError {
 }
 
 impl Keystone {
-    pub(crate) fn new(cfg: &Config, base: &str) -> Keystone {
+    pub(crate) fn new(cfg: &Config, base: &str, regions: Vec<(String, String)>) -> Keystone {
         let users: Vec<User> = cfg
             .users
             .iter()
@@ -133,7 +135,7 @@ impl Keystone {
             rng: Mutex::new(Rng::new()),
             ttl: cfg.token_ttl,
             base: base.to_owned(),
-            region: cfg.region.clone(),
+            regions,
         }
     }
 
@@ -171,32 +173,42 @@ impl Keystone {
     }
 
     fn catalog(&self, project: Option<&Project>) -> Value {
-        let b = &self.base;
-        let mut services: Vec<(&str, &str, String)> = vec![
-            ("identity", "keystone", format!("{b}/identity")),
-            ("compute", "nova", format!("{b}/compute/v2.1")),
-            ("network", "neutron", format!("{b}/network")),
+        let mut services: Vec<(&str, &str)> = vec![
+            ("identity", "keystone"),
+            ("compute", "nova"),
+            ("network", "neutron"),
         ];
-        if let Some(p) = project {
-            services.push(("volumev3", "cinderv3", format!("{b}/volume/v3/{}", p.id)));
-            services.push(("block-storage", "cinder", format!("{b}/volume/v3/{}", p.id)));
+        if project.is_some() {
+            services.push(("volumev3", "cinderv3"));
+            services.push(("block-storage", "cinder"));
         }
-        services.push(("image", "glance", format!("{b}/image")));
+        services.push(("image", "glance"));
         let list: Vec<Value> = services
             .into_iter()
-            .map(|(ty, name, url)| {
-                let endpoints: Vec<Value> = ["public", "internal", "admin"]
-                    .iter()
-                    .map(|iface| {
-                        json!({
-                            "id": stable_hex_id("endpoint", &format!("{ty}/{iface}")),
+            .map(|(ty, name)| {
+                let mut endpoints = Vec::new();
+                for (region, b) in &self.regions {
+                    let url = match ty {
+                        // One Keystone serves every region.
+                        "identity" => format!("{}/identity", self.base),
+                        "compute" => format!("{b}/compute/v2.1"),
+                        "network" => format!("{b}/network"),
+                        "image" => format!("{b}/image"),
+                        _ => format!(
+                            "{b}/volume/v3/{}",
+                            project.map(|p| p.id.as_str()).unwrap_or_default()
+                        ),
+                    };
+                    for iface in ["public", "internal", "admin"] {
+                        endpoints.push(json!({
+                            "id": stable_hex_id("endpoint", &format!("{region}/{ty}/{iface}")),
                             "interface": iface,
-                            "region_id": self.region,
+                            "region_id": region,
                             "url": url,
-                            "region": self.region,
-                        })
-                    })
-                    .collect();
+                            "region": region,
+                        }));
+                    }
+                }
                 json!({
                     "endpoints": endpoints,
                     "id": stable_hex_id("service", ty),

@@ -15,6 +15,11 @@
 //! | Cinder | `/volume/v3/{project_id}` | `volumev3`, `block-storage` |
 //! | Glance | `/image` (`/image/v2/...`) | `image` |
 //!
+//! A multi-region fake ([`FakeOpenStackBuilder::add_region`]) serves every further
+//! region under `/r/{region}` on the same listener (e.g. `/r/vmware/compute/v2.1`), with
+//! its own resources, hypervisor type and Neutron extensions; Keystone, tokens,
+//! counters, faults and latency are shared, and the catalog lists every region.
+//!
 //! Paths, JSON shapes, status codes and headers follow the OpenStack API reference;
 //! the shapes were checked against real (Zed) responses. Servers, volumes and
 //! snapshots live in ordered maps keyed by creation order (newest first, as Nova and
@@ -80,11 +85,69 @@ use service::{lock, App};
 #[must_use]
 pub struct FakeOpenStackBuilder {
     cfg: Config,
+    extra_regions: Vec<RegionSpec>,
     users_replaced: bool,
     projects_replaced: bool,
 }
 
+/// A further region of a multi-region fake (see [`FakeOpenStackBuilder::add_region`]):
+/// its own Nova, Neutron, Cinder and Glance state behind the same Keystone.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RegionSpec {
+    name: String,
+    hypervisor_type: Option<String>,
+    neutron_extensions: Option<Vec<String>>,
+    servers: usize,
+}
+
+impl RegionSpec {
+    /// A region called `name` that otherwise copies the first region's settings, with
+    /// no pre-created servers.
+    pub fn new(name: impl Into<String>) -> Self {
+        RegionSpec {
+            name: name.into(),
+            hypervisor_type: None,
+            neutron_extensions: None,
+            servers: 0,
+        }
+    }
+
+    /// What this region's hypervisors report (e.g. `"VMware vCenter Server"` for a
+    /// vSphere-backed region).
+    pub fn hypervisor_type(mut self, kind: impl Into<String>) -> Self {
+        self.hypervisor_type = Some(kind.into());
+        self
+    }
+
+    /// This region's Neutron extension aliases.
+    pub fn neutron_extensions<I, S>(mut self, aliases: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.neutron_extensions = Some(aliases.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Servers created in this region at start.
+    pub fn servers(mut self, n: usize) -> Self {
+        self.servers = n;
+        self
+    }
+}
+
 impl FakeOpenStackBuilder {
+    /// Adds a region. The first region is the one [`Self::region`] names (default
+    /// `RegionOne`), served at the root; each added region is served under
+    /// `/r/{name}` on the same listener, has its own resources, and shares Keystone
+    /// (users, tokens), counters, faults and latency with the others. The catalog
+    /// lists every region's endpoints.
+    pub fn add_region(mut self, region: RegionSpec) -> Self {
+        self.extra_regions.push(region);
+        self
+    }
+
     /// TCP port on 127.0.0.1 (default 0: any free port).
     pub fn port(mut self, port: u16) -> Self {
         self.cfg.port = port;
@@ -284,9 +347,41 @@ impl FakeOpenStackBuilder {
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.cfg.port)))
                 .await?;
         let addr = listener.local_addr()?;
-        let app = Arc::new(App::new(self.cfg, addr));
+        let base = format!("http://{addr}");
+        let mut configs = vec![(self.cfg.clone(), base.clone())];
+        for r in &self.extra_regions {
+            let mut cfg = self.cfg.clone();
+            cfg.region = r.name.clone();
+            if let Some(h) = &r.hypervisor_type {
+                cfg.hypervisor_type = h.clone();
+            }
+            if let Some(e) = &r.neutron_extensions {
+                cfg.neutron_extensions = e.clone();
+            }
+            cfg.servers = r.servers;
+            configs.push((cfg, format!("{base}/r/{}", r.name)));
+        }
+        let regions = configs
+            .iter()
+            .map(|(c, b)| (c.region.clone(), b.clone()))
+            .collect();
+        let shared = service::Shared {
+            keystone: Arc::new(keystone::Keystone::new(&self.cfg, &base, regions)),
+            counters: Arc::default(),
+            faults: Arc::new(std::sync::Mutex::new(self.cfg.faults.clone())),
+            latency_ms: Arc::new(std::sync::atomic::AtomicU64::new(
+                self.cfg.latency.as_millis() as u64,
+            )),
+        };
+        let apps: Arc<Vec<Arc<App>>> = Arc::new(
+            configs
+                .into_iter()
+                .map(|(cfg, b)| Arc::new(App::new(cfg, b, shared.clone())))
+                .collect(),
+        );
+        let app = apps[0].clone();
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let app2 = app.clone();
+        let app2 = apps.clone();
         let task = tokio::spawn(async move {
             let mut stop = rx.clone();
             loop {
@@ -302,6 +397,7 @@ impl FakeOpenStackBuilder {
         });
         Ok(FakeOpenStack {
             app,
+            apps,
             addr,
             shutdown: Some(tx),
             task: Some(task),
@@ -329,6 +425,7 @@ fn fault(
 #[derive(Debug)]
 pub struct FakeOpenStack {
     app: Arc<App>,
+    apps: Arc<Vec<Arc<App>>>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -341,6 +438,7 @@ impl FakeOpenStack {
     pub fn builder() -> FakeOpenStackBuilder {
         FakeOpenStackBuilder {
             cfg: Config::default(),
+            extra_regions: Vec::new(),
             users_replaced: false,
             projects_replaced: false,
         }
@@ -374,18 +472,39 @@ impl FakeOpenStack {
         self.app.world().project_id.clone()
     }
 
-    /// The region name.
+    /// The first region's name.
     pub fn region(&self) -> &str {
         &self.app.cfg.region
     }
 
+    /// Every region's name, the first one first.
+    pub fn regions(&self) -> Vec<String> {
+        self.apps.iter().map(|a| a.cfg.region.clone()).collect()
+    }
+
+    /// Servers currently stored in `region`, or `None` for an unknown region.
+    pub fn server_count_in(&self, region: &str) -> Option<usize> {
+        self.apps
+            .iter()
+            .find(|a| a.cfg.region == region)
+            .map(|a| nova::server_count(&a.world()))
+    }
+
     /// A `clouds.yaml` document with one cloud, `cloud_name`, for the first user and
-    /// project (password authentication).
+    /// project (password authentication). A multi-region fake also gets a `regions:`
+    /// list naming every region.
     pub fn clouds_yaml(&self, cloud_name: &str) -> String {
         let cfg = &self.app.cfg;
         let user = cfg.users.first();
+        let mut regions = String::new();
+        if self.apps.len() > 1 {
+            regions.push_str("    regions:\n");
+            for a in self.apps.iter() {
+                regions.push_str(&format!("      - {}\n", a.cfg.region));
+            }
+        }
         format!(
-            "clouds:\n  {cloud_name}:\n    auth:\n      auth_url: {auth}\n      username: {u}\n      password: {p}\n      project_name: {proj}\n      user_domain_name: {d}\n      project_domain_name: Default\n    region_name: {region}\n    identity_api_version: 3\n    interface: public\n",
+            "clouds:\n  {cloud_name}:\n    auth:\n      auth_url: {auth}\n      username: {u}\n      password: {p}\n      project_name: {proj}\n      user_domain_name: {d}\n      project_domain_name: Default\n    region_name: {region}\n{regions}    identity_api_version: 3\n    interface: public\n",
             auth = self.auth_url(),
             u = user.map(|u| u.name.as_str()).unwrap_or("admin"),
             p = user.map(|u| u.password.as_str()).unwrap_or("secret"),

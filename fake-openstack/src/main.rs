@@ -3,16 +3,19 @@
 use std::io::Write;
 use std::time::Duration;
 
-use hybrid_fake_openstack::FakeOpenStack;
+use hybrid_fake_openstack::{FakeOpenStack, RegionSpec, VSPHERE_DVS_EXTENSIONS};
 
 const USAGE: &str = "\
 usage: fake-openstack [--port N] [--servers N] [--latency-ms N]
                       [--hypervisor-type TYPE] [--region NAME] [--max-limit N]
                       [--clouds-yaml PATH] [--cloud-name NAME]
+                      [--add-region NAME[=vmware]]...
 
 Serves Keystone, Nova, Neutron, Cinder and Glance fakes on 127.0.0.1 and prints
 OS_AUTH_URL=<url> on the first line of standard output. Default user admin /
-secret, project admin, domain Default.";
+secret, project admin, domain Default. Each --add-region adds a region served
+under /r/NAME sharing Keystone; with =vmware its hypervisors report VMware vCenter
+Server and its Neutron has the DVS plugin without NSX.";
 
 fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> T {
     let Some(v) = args.next() else {
@@ -42,6 +45,20 @@ fn main() {
             }
             "--region" => builder = builder.region(value::<String>(&mut args, "--region")),
             "--max-limit" => builder = builder.max_limit(value(&mut args, "--max-limit")),
+            "--add-region" => {
+                let spec: String = value(&mut args, "--add-region");
+                let region = match spec.split_once('=') {
+                    Some((name, "vmware")) => RegionSpec::new(name)
+                        .hypervisor_type("VMware vCenter Server")
+                        .neutron_extensions(VSPHERE_DVS_EXTENSIONS.iter().copied()),
+                    Some((_, other)) => {
+                        eprintln!("unknown region kind {other:?}\n\n{USAGE}");
+                        std::process::exit(2);
+                    }
+                    None => RegionSpec::new(spec),
+                };
+                builder = builder.add_region(region);
+            }
             "--clouds-yaml" => clouds_yaml = Some(value(&mut args, "--clouds-yaml")),
             "--cloud-name" => cloud_name = value(&mut args, "--cloud-name"),
             "-h" | "--help" => {

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -91,10 +90,14 @@ pub(crate) struct App {
     pub(crate) cfg: Config,
     pub(crate) base: String,
     pub(crate) world: Mutex<World>,
-    pub(crate) keystone: Keystone,
-    pub(crate) counters: Counters,
-    pub(crate) faults: Mutex<Vec<FaultSpec>>,
-    pub(crate) latency_ms: AtomicU64,
+    /// Shared by every region of one fake.
+    pub(crate) keystone: Arc<Keystone>,
+    /// Shared by every region of one fake.
+    pub(crate) counters: Arc<Counters>,
+    /// Shared by every region of one fake; matched against the request's full path.
+    pub(crate) faults: Arc<Mutex<Vec<FaultSpec>>>,
+    /// Shared by every region of one fake.
+    pub(crate) latency_ms: Arc<AtomicU64>,
     /// Random seed of request ids.
     pub(crate) id_seed: u64,
 }
@@ -103,20 +106,29 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What the regions of one fake share.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    pub(crate) keystone: Arc<Keystone>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) faults: Arc<Mutex<Vec<FaultSpec>>>,
+    pub(crate) latency_ms: Arc<AtomicU64>,
+}
+
 impl App {
-    pub(crate) fn new(cfg: Config, addr: SocketAddr) -> App {
-        let base = format!("http://{addr}");
-        let keystone = Keystone::new(&cfg, &base);
-        let world = World::new(&cfg, &keystone);
+    /// One region's services, under `base` (the listener's URL, plus `/r/{region}` for
+    /// every region but the first).
+    pub(crate) fn new(cfg: Config, base: String, shared: Shared) -> App {
+        let world = World::new(&cfg, &shared.keystone);
         App {
-            faults: Mutex::new(cfg.faults.clone()),
-            latency_ms: AtomicU64::new(cfg.latency.as_millis() as u64),
+            faults: shared.faults,
+            latency_ms: shared.latency_ms,
             id_seed: crate::util::Rng::new().next_u64(),
             cfg,
             base,
             world: Mutex::new(world),
-            keystone,
-            counters: Counters::default(),
+            keystone: shared.keystone,
+            counters: shared.counters,
         }
     }
 
@@ -242,7 +254,11 @@ async fn pipeline(
     service: Service,
 ) -> Outcome {
     // Scripted faults come first: they model a proxy or an overloaded service.
-    let path = parts.uri.path().to_owned();
+    let path = parts
+        .extensions
+        .get::<OriginalPath>()
+        .map(|p| p.0.clone())
+        .unwrap_or_else(|| parts.uri.path().to_owned());
     let fault = {
         let mut faults = lock(&app.faults);
         let hit = faults
@@ -338,14 +354,43 @@ pub(crate) fn route_counts(app: &App) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// The full path a request arrived with, kept when a region prefix is stripped.
+#[derive(Debug, Clone)]
+struct OriginalPath(String);
+
+/// Routes a request to its region: `/r/{region}/...` goes to that region's services
+/// (with the prefix stripped), everything else to the first region.
+async fn dispatch(
+    apps: Arc<Vec<Arc<App>>>,
+    mut req: Request<Incoming>,
+) -> Result<Response<ChunkBody>, std::io::Error> {
+    let path = req.uri().path().to_owned();
+    let mut target = apps[0].clone();
+    if let Some(rest) = path.strip_prefix("/r/") {
+        let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        if let Some(app) = apps[1..].iter().find(|a| a.cfg.region == name) {
+            target = app.clone();
+            let pq = match req.uri().query() {
+                Some(q) => format!("/{tail}?{q}"),
+                None => format!("/{tail}"),
+            };
+            if let Ok(uri) = pq.parse::<http::Uri>() {
+                *req.uri_mut() = uri;
+            }
+            req.extensions_mut().insert(OriginalPath(path));
+        }
+    }
+    handle(target, req).await
+}
+
 /// Serves one connection until it closes or the fake shuts down.
 pub(crate) async fn serve_connection(
-    app: Arc<App>,
+    apps: Arc<Vec<Arc<App>>>,
     stream: tokio::net::TcpStream,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let io = hyper_util::rt::TokioIo::new(stream);
-    let svc = hyper::service::service_fn(move |req| handle(app.clone(), req));
+    let svc = hyper::service::service_fn(move |req| dispatch(apps.clone(), req));
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .serve_connection(io, svc);

@@ -2221,3 +2221,77 @@ async fn binary_serves_until_killed() {
         "VMware vCenter Server"
     );
 }
+
+#[tokio::test]
+async fn regions_share_keystone_but_not_resources() {
+    use hybrid_fake_openstack::{RegionSpec, VSPHERE_DVS_EXTENSIONS};
+    let os = Os::start(
+        FakeOpenStack::builder()
+            .region("kvm")
+            .servers(3)
+            .add_region(
+                RegionSpec::new("vmw")
+                    .hypervisor_type("VMware vCenter Server")
+                    .neutron_extensions(VSPHERE_DVS_EXTENSIONS.iter().copied())
+                    .servers(2),
+            ),
+    )
+    .await;
+    assert_eq!(os.fake.regions(), ["kvm", "vmw"]);
+
+    // The catalog lists every service in both regions; identity is shared.
+    let r = os.get("/identity/v3/auth/catalog").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let catalog = r.body["catalog"].as_array().unwrap();
+    let url_of = |ty: &str, region: &str| -> String {
+        let svc = catalog.iter().find(|s| s["type"] == ty).unwrap();
+        svc["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["region_id"] == region && e["interface"] == "public")
+            .map(|e| e["url"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let base = os.fake.url();
+    assert_eq!(url_of("compute", "kvm"), format!("{base}/compute/v2.1"));
+    assert_eq!(
+        url_of("compute", "vmw"),
+        format!("{base}/r/vmw/compute/v2.1")
+    );
+    assert_eq!(url_of("network", "vmw"), format!("{base}/r/vmw/network"));
+    assert_eq!(url_of("identity", "vmw"), format!("{base}/identity"));
+
+    // The same token works in both regions, each with its own state.
+    let kvm = os.get("/compute/v2.1/servers").await;
+    let vmw = os.get("/r/vmw/compute/v2.1/servers").await;
+    assert_eq!(kvm.body["servers"].as_array().unwrap().len(), 3);
+    assert_eq!(vmw.body["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(os.fake.server_count_in("vmw"), Some(2));
+    assert_eq!(os.fake.server_count_in("nowhere"), None);
+    let hv = os.get("/r/vmw/compute/v2.1/os-hypervisors/detail").await;
+    assert_eq!(
+        hv.body["hypervisors"][0]["hypervisor_type"], "VMware vCenter Server",
+        "{}",
+        hv.text
+    );
+    let hv = os.get("/compute/v2.1/os-hypervisors/detail").await;
+    assert_eq!(hv.body["hypervisors"][0]["hypervisor_type"], "QEMU");
+    let ext = os.get("/r/vmw/network/v2.0/extensions").await;
+    assert!(!ext.text.contains("\"security-group\""), "{}", ext.text);
+    // Links point back into the region.
+    let s = os.get("/r/vmw/compute/v2.1/servers/detail?limit=1").await;
+    let next = s.body["servers_links"][0]["href"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!("{base}/r/vmw/compute/v2.1/")),
+        "{next}"
+    );
+
+    // Faults match the full path, so one region can be targeted.
+    os.fake.fail_next("GET", "/r/vmw/compute", 503, 1, None);
+    assert_eq!(os.get("/compute/v2.1/servers").await.status, 200);
+    assert_eq!(os.get("/r/vmw/compute/v2.1/servers").await.status, 503);
+    assert_eq!(os.get("/r/vmw/compute/v2.1/servers").await.status, 200);
+    // An unknown region prefix is not found.
+    assert_eq!(os.get("/r/nowhere/compute/v2.1/servers").await.status, 404);
+}
