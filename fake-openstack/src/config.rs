@@ -199,6 +199,12 @@ pub(crate) struct FaultSpec {
     pub(crate) status: Option<u16>,
     pub(crate) times: u32,
     pub(crate) retry_after: Option<Duration>,
+    /// Send `Retry-After` as an HTTP date instead of delay-seconds.
+    pub(crate) retry_after_date: bool,
+    /// Answer `status` with this body instead of the service's error body.
+    pub(crate) body: Option<bytes::Bytes>,
+    /// Serve the real answer, broken half-way (`status` and `body` are ignored).
+    pub(crate) mid_body: Option<crate::http::MidBody>,
 }
 
 impl FaultSpec {

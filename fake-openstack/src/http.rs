@@ -1,7 +1,7 @@
 //! Response bodies, responses, API errors and how each service renders them.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,44 +11,126 @@ use http::{HeaderMap, StatusCode};
 use http_body::{Frame, SizeHint};
 use serde_json::{json, Value};
 
-/// A response body made of in-memory chunks, sent one frame per chunk.
+/// A response body made of in-memory chunks, sent one frame per chunk, optionally
+/// cut or stalled half-way by a scripted fault.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkBody {
     chunks: VecDeque<Bytes>,
     remaining: u64,
+    tail: Tail,
+}
+
+/// What happens once the queued chunks are sent.
+#[derive(Debug, Default)]
+enum Tail {
+    /// The body ends.
+    #[default]
+    End,
+    /// The connection is reset (the declared length is never reached) after a short
+    /// pause, so that the headers and the first half are flushed first.
+    Reset(Pin<Box<tokio::time::Sleep>>),
+    /// Nothing more is sent for a while, then the rest.
+    Stall {
+        sleep: Pin<Box<tokio::time::Sleep>>,
+        rest: Bytes,
+    },
+}
+
+/// How a scripted fault breaks a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MidBody {
+    /// Half the body, then a connection reset.
+    Reset,
+    /// Half the body, then nothing for this long, then the rest.
+    Stall(std::time::Duration),
 }
 
 impl ChunkBody {
     pub(crate) fn from_chunks(chunks: impl IntoIterator<Item = Bytes>) -> Self {
         let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
         let remaining = chunks.iter().map(|c| c.len() as u64).sum();
-        ChunkBody { chunks, remaining }
+        ChunkBody {
+            chunks,
+            remaining,
+            tail: Tail::End,
+        }
     }
 
     pub(crate) fn full(b: impl Into<Bytes>) -> Self {
         Self::from_chunks([b.into()])
     }
+
+    /// The same body (same declared length), broken half-way as `how` says.
+    pub(crate) fn broken(self, how: MidBody) -> Self {
+        let mut all = Vec::with_capacity(self.remaining as usize);
+        for c in &self.chunks {
+            all.extend_from_slice(c);
+        }
+        let mut all = Bytes::from(all);
+        let rest = all.split_off(all.len() / 2);
+        let tail = match how {
+            MidBody::Reset => Tail::Reset(Box::pin(tokio::time::sleep(
+                std::time::Duration::from_millis(50),
+            ))),
+            MidBody::Stall(d) => Tail::Stall {
+                sleep: Box::pin(tokio::time::sleep(d)),
+                rest,
+            },
+        };
+        let mut chunks = VecDeque::new();
+        if !all.is_empty() {
+            chunks.push_back(all);
+        }
+        ChunkBody {
+            chunks,
+            remaining: self.remaining,
+            tail,
+        }
+    }
 }
 
 impl http_body::Body for ChunkBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.chunks.pop_front() {
-            Some(c) => {
-                self.remaining -= c.len() as u64;
-                Poll::Ready(Some(Ok(Frame::data(c))))
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(c) = self.chunks.pop_front() {
+            self.remaining -= c.len() as u64;
+            return Poll::Ready(Some(Ok(Frame::data(c))));
+        }
+        match &mut self.tail {
+            Tail::End => Poll::Ready(None),
+            Tail::Reset(sleep) => {
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.tail = Tail::End;
+                Poll::Ready(Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "scripted reset mid-body",
+                ))))
             }
-            None => Poll::Ready(None),
+            Tail::Stall { sleep, rest } => {
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                let rest = std::mem::take(rest);
+                self.tail = Tail::End;
+                self.remaining -= rest.len() as u64;
+                if rest.is_empty() {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some(Ok(Frame::data(rest))))
+                }
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty()
+        self.chunks.is_empty() && matches!(self.tail, Tail::End)
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -418,6 +418,9 @@ fn fault(
         status,
         times,
         retry_after,
+        retry_after_date: false,
+        body: None,
+        mid_body: None,
     }
 }
 
@@ -569,6 +572,59 @@ impl FakeOpenStack {
     /// answer (a transport error for the client).
     pub fn drop_next(&self, method: &str, path_prefix: &str, times: u32) {
         lock(&self.app.faults).push(fault(method, path_prefix, None, times, None));
+    }
+
+    /// As [`Self::fail_next`], with `Retry-After` sent as an HTTP date `after` from now
+    /// (RFC 9110 `IMF-fixdate`, whole seconds) instead of delay-seconds.
+    pub fn fail_next_retry_at(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        times: u32,
+        after: Duration,
+    ) {
+        let mut f = fault(method, path_prefix, Some(status), times, Some(after));
+        f.retry_after_date = true;
+        lock(&self.app.faults).push(f);
+    }
+
+    /// The next `times` matching requests get `status` with exactly `body` (as
+    /// `application/json`) — for malformed, truncated or unexpected answers. Like every
+    /// fault it is served before authentication, so it stands in for the real answer.
+    pub fn respond_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        body: impl Into<bytes::Bytes>,
+        times: u32,
+    ) {
+        let mut f = fault(method, path_prefix, Some(status), times, None);
+        f.body = Some(body.into());
+        lock(&self.app.faults).push(f);
+    }
+
+    /// The next `times` matching requests are served for real, but the connection is
+    /// reset after half of the body (the declared `Content-Length` is never reached).
+    pub fn reset_mid_body_next(&self, method: &str, path_prefix: &str, times: u32) {
+        let mut f = fault(method, path_prefix, Some(200), times, None);
+        f.mid_body = Some(http::MidBody::Reset);
+        lock(&self.app.faults).push(f);
+    }
+
+    /// The next `times` matching requests are served for real, but after half of the
+    /// body nothing more is sent for `stall`, then the rest.
+    pub fn stall_mid_body_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        stall: Duration,
+        times: u32,
+    ) {
+        let mut f = fault(method, path_prefix, Some(200), times, None);
+        f.mid_body = Some(http::MidBody::Stall(stall));
+        lock(&self.app.faults).push(f);
     }
 
     /// Removes every scripted fault that has not fired yet.

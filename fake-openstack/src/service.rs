@@ -269,16 +269,29 @@ async fn pipeline(
             f.clone()
         })
     };
+    let mut mid_body = None;
     if let Some(f) = fault {
         lock(&app.faults).retain(|f| f.times > 0);
-        let Some(status) = f.status else {
-            return Outcome::Drop;
-        };
-        let mut e = ApiError::new(status, "Scripted fault injected by the fake.");
-        if let Some(ra) = f.retry_after {
-            e = e.with_header("Retry-After", &ra.as_secs().to_string());
+        if let Some(how) = f.mid_body {
+            mid_body = Some(how);
+        } else {
+            let Some(status) = f.status else {
+                return Outcome::Drop;
+            };
+            if let Some(body) = f.body {
+                return Outcome::Resp(Resp::raw(status, "application/json", body));
+            }
+            let mut e = ApiError::new(status, "Scripted fault injected by the fake.");
+            if let Some(ra) = f.retry_after {
+                let value = if f.retry_after_date {
+                    httpdate::fmt_http_date(std::time::SystemTime::now() + ra)
+                } else {
+                    ra.as_secs().to_string()
+                };
+                e = e.with_header("Retry-After", &value);
+            }
+            return Outcome::Resp(render_error(service, &e));
         }
-        return Outcome::Resp(render_error(service, &e));
     }
 
     let (body, stream) = if is_streamed_upload(&parts.method, &segs) {
@@ -310,7 +323,11 @@ async fn pipeline(
         Service::Image => glance::handle(app, &mut req).await,
         Service::Unknown => Err(ApiError::not_found("The resource could not be found.")),
     };
-    Outcome::Resp(result.unwrap_or_else(|e| render_error(service, &e)))
+    let mut resp = result.unwrap_or_else(|e| render_error(service, &e));
+    if let Some(how) = mid_body {
+        resp.body = std::mem::take(&mut resp.body).broken(how);
+    }
+    Outcome::Resp(resp)
 }
 
 async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {

@@ -2295,3 +2295,46 @@ async fn regions_share_keystone_but_not_resources() {
     // An unknown region prefix is not found.
     assert_eq!(os.get("/r/nowhere/compute/v2.1/servers").await.status, 404);
 }
+
+#[tokio::test]
+async fn mid_body_faults_break_the_real_answer() {
+    let os = Os::start(FakeOpenStack::builder().servers(20)).await;
+    os.fake
+        .reset_mid_body_next("GET", "/compute/v2.1/servers/detail", 1);
+    let url = format!("{}/compute/v2.1/servers/detail", os.fake.url());
+    let resp = os
+        .http
+        .get(&url)
+        .header("X-Auth-Token", &os.token)
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(resp.status(), 200);
+    let declared = resp.content_length().expect("a declared length");
+    let err = resp.bytes().await.expect_err("the body is cut");
+    assert!(err.is_body() || err.is_decode(), "{err:?}");
+    assert!(declared > 1000);
+    // Then the real answer again.
+    assert_eq!(os.get("/compute/v2.1/servers/detail").await.status, 200);
+
+    os.fake.stall_mid_body_next(
+        "GET",
+        "/compute/v2.1/servers/detail",
+        Duration::from_millis(300),
+        1,
+    );
+    let started = std::time::Instant::now();
+    let r = os.get("/compute/v2.1/servers/detail").await;
+    assert_eq!(r.body["servers"].as_array().unwrap().len(), 20);
+    assert!(started.elapsed() >= Duration::from_millis(280));
+
+    os.fake.respond_next(
+        "GET",
+        "/compute/v2.1/servers",
+        200,
+        &b"{\"servers\": ["[..],
+        1,
+    );
+    let r = os.get("/compute/v2.1/servers").await;
+    assert_eq!((r.status, r.text.as_str()), (200, "{\"servers\": ["));
+}

@@ -168,6 +168,7 @@ impl HttpClient {
             deadline: None,
             retry: None,
             error: None,
+            any_status: false,
         }
     }
 
@@ -270,6 +271,8 @@ pub struct RequestBuilder {
     deadline: Option<Duration>,
     retry: Option<RetryPolicy>,
     error: Option<Error>,
+    /// Return the final response whatever its status ([`RequestBuilder::send_raw`]).
+    any_status: bool,
 }
 
 impl RequestBuilder {
@@ -486,6 +489,27 @@ impl RequestBuilder {
         self.send().await?.json().await
     }
 
+    /// Sends the request like [`send`](Self::send), but returns the final response
+    /// whatever its status, for services whose error bodies the caller maps itself
+    /// (vSphere's vAPI errors carry their kind in the body, not the status).
+    ///
+    /// Everything else is as for `send`: a retryable status (408, 429, 5xx) of an
+    /// idempotent request is retried while attempts remain and only the last answer is
+    /// returned; a `401` with an [`auth`](Self::auth) authorizer invalidates the token and
+    /// is retried once; redirects are followed only within the same origin.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::Transport`] when no connection could be made or it broke.
+    /// - [`ErrorKind::Timeout`] when an attempt or the total deadline ran out (also when
+    ///   a retryable status would be retried after the deadline: then the mapped error of
+    ///   that status is returned, as `send` does).
+    /// - [`ErrorKind::InvalidInput`] for a malformed URL, header or body.
+    /// - The authorizer's error when no token could be obtained.
+    pub async fn send_raw(mut self) -> Result<Response> {
+        self.any_status = true;
+        self.send().await
+    }
+
     /// Sends the request, retrying as the [retry rules](crate::retry) allow, and returns
     /// the response when its status is below 400. Redirects are followed only within
     /// the same origin; others are returned as they are.
@@ -656,6 +680,7 @@ impl Exec {
                             request_id,
                             auth_endpoint: self.req.auth_endpoint,
                             body_deadline: attempt_end,
+                            max_body: opts.max_body,
                             context: self.req.context.clone(),
                         });
                     }
@@ -666,6 +691,24 @@ impl Exec {
                             a.invalidate(used.generation).await;
                             tracing::debug!(target: "hybrid_http", "401: token invalidated, retrying with a new one");
                             continue;
+                        }
+                    }
+                    if self.req.any_status {
+                        let retry_now = idempotent
+                            && !streaming
+                            && is_retryable_status(status)
+                            && counted < policy.max_attempts;
+                        if !retry_now {
+                            return Ok(Response {
+                                inner: resp,
+                                method: self.req.method.clone(),
+                                url: self.url.clone(),
+                                request_id,
+                                auth_endpoint: self.req.auth_endpoint,
+                                body_deadline: attempt_end,
+                                max_body: opts.max_body,
+                                context: self.req.context.clone(),
+                            });
                         }
                     }
                     let limit = opts.max_error_body;
@@ -871,7 +914,8 @@ async fn read_bounded(resp: &mut reqwest::Response, limit: usize) -> Bytes {
     buf.into()
 }
 
-/// A response with a status below 400.
+/// A response: with a status below 400 from [`RequestBuilder::send`], with any status
+/// from [`RequestBuilder::send_raw`].
 pub struct Response {
     inner: reqwest::Response,
     method: Method,
@@ -879,6 +923,7 @@ pub struct Response {
     request_id: Option<String>,
     auth_endpoint: bool,
     body_deadline: Option<Instant>,
+    max_body: usize,
     context: ErrorContext,
 }
 
@@ -942,8 +987,37 @@ impl Response {
     /// request's timeout passes first.
     pub async fn bytes(self) -> Result<Bytes> {
         let ctx = self.body_ctx();
-        match with_deadline(self.body_deadline, self.inner.bytes()).await {
-            Some(Ok(b)) => Ok(b),
+        let limit = self.max_body;
+        let too_big = || {
+            ctx.annotate(Error::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "{}: the response body is larger than the {limit}-byte limit (ClientOptions::max_body)",
+                    ctx.target
+                ),
+            ))
+        };
+        if self
+            .inner
+            .content_length()
+            .is_some_and(|n| n > limit as u64)
+        {
+            return Err(too_big());
+        }
+        let mut inner = self.inner;
+        let read = async {
+            let mut buf = bytes::BytesMut::new();
+            while let Some(chunk) = inner.chunk().await? {
+                if buf.len() + chunk.len() > limit {
+                    return Ok(None);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Some(buf.freeze()))
+        };
+        match with_deadline(self.body_deadline, read).await {
+            Some(Ok(Some(b))) => Ok(b),
+            Some(Ok(None)) => Err(too_big()),
             Some(Err(e)) => Err(ctx.read_error(e)),
             None => Err(ctx.annotate(Error::new(
                 ErrorKind::Timeout,

@@ -14,6 +14,9 @@ pub const DEFAULT_USER_AGENT: &str = concat!("hybrid/", env!("CARGO_PKG_VERSION"
 /// The default bound on how much of an error response body is read (64 KiB).
 pub const DEFAULT_MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// The default bound on a buffered (non-streamed) response body (64 MiB).
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// How an [`HttpClient`](crate::HttpClient) talks to services.
 ///
 /// Build it with [`ClientOptions::new`] and the `with_*` methods, or deserialize it from a
@@ -65,6 +68,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// The most bytes of an error response body that are read.
     pub max_error_body: usize,
+    /// The most bytes of a buffered success body ([`Response::bytes`](crate::Response::bytes),
+    /// `text`, `json`); a larger body is an `InvalidResponse` error, read no further.
+    /// Streamed bodies are not bounded by it.
+    pub max_body: usize,
     /// Extra CA certificates given as PEM bytes (not read from configuration files).
     #[serde(skip)]
     pub ca_pem: Option<Vec<u8>>,
@@ -84,6 +91,7 @@ impl Default for ClientOptions {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry: RetryPolicy::default(),
             max_error_body: DEFAULT_MAX_ERROR_BODY,
+            max_body: DEFAULT_MAX_BODY,
             ca_pem: None,
         }
     }
@@ -94,6 +102,12 @@ impl ClientOptions {
     /// built-in roots, environment proxies honoured.
     pub fn new() -> Self {
         ClientOptions::default()
+    }
+
+    /// Sets the bound on a buffered response body (see [`ClientOptions::max_body`]).
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
     }
 
     /// Sets the connect (TCP + TLS handshake) timeout.
@@ -212,6 +226,7 @@ impl fmt::Debug for ClientOptions {
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
             .field("max_error_body", &self.max_error_body)
+            .field("max_body", &self.max_body)
             .finish()
     }
 }

@@ -249,3 +249,37 @@ async fn secret_query_parameters_never_reach_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn success_bodies_are_bounded_by_max_body() {
+    bounded(async {
+        let server = MockServer::start().await;
+        let body = format!("{{\"items\": \"{}\"}}", "x".repeat(4096));
+        Mock::given(path("/large"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.clone(), "application/json"))
+            .mount(&server)
+            .await;
+        let small = HttpClient::new(crate::common::options().with_max_body(1024)).unwrap();
+        let err = small
+            .get(format!("{}/large", server.uri()))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+        assert!(err.message().contains("1024-byte limit"), "{err}");
+        assert!(!err.message().contains("xxxx"), "{err}");
+        // Exactly at the limit is fine; the default limit is far above it.
+        let exact = HttpClient::new(crate::common::options().with_max_body(body.len())).unwrap();
+        let v: serde_json::Value = exact
+            .get(format!("{}/large", server.uri()))
+            .send_json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"].as_str().unwrap().len(), 4096);
+        assert_eq!(ClientOptions::new().max_body, 64 * 1024 * 1024);
+    })
+    .await;
+}

@@ -277,3 +277,56 @@ async fn builder_errors_are_invalid_input_without_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn send_raw_returns_error_statuses_after_retrying_them() {
+    bounded(async {
+        let server = MockServer::start().await;
+        // A 400 is final: returned as it is, body intact, one request.
+        Mock::given(method("POST"))
+            .and(path("/rest/tag"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"type": "com.vmware.vapi.std.errors.already_exists", "value": {"messages": []}}),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let r = client()
+            .post(format!("{}/rest/tag", server.uri()))
+            .send_raw()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["type"], "com.vmware.vapi.std.errors.already_exists");
+
+        // A 503 of an idempotent request is retried (4 attempts); the last answer is returned.
+        Mock::given(method("GET"))
+            .and(path("/busy"))
+            .respond_with(ResponseTemplate::new(503).set_body_string("later"))
+            .expect(4)
+            .mount(&server)
+            .await;
+        let r = client()
+            .get(format!("{}/busy", server.uri()))
+            .retry(crate::common::fast_retry())
+            .send_raw()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.text().await.unwrap(), "later");
+
+        // A transport failure is still an error.
+        let err = client()
+            .get(format!(
+                "http://127.0.0.1:{}/x",
+                crate::common::closed_port()
+            ))
+            .retry(crate::common::fast_retry())
+            .send_raw()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transport);
+    })
+    .await;
+}
