@@ -64,6 +64,8 @@ pub(crate) struct Keystone {
     pub(crate) projects: Vec<Project>,
     app_creds: Vec<AppCred>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
+    /// Every token issued (the first 10 000), revoked or not, for secret-hygiene tests.
+    issued: Mutex<Vec<String>>,
     rng: Mutex<Rng>,
     ttl: Duration,
     /// Identity's base URL (the first region's).
@@ -132,6 +134,7 @@ impl Keystone {
             projects,
             app_creds,
             tokens: Mutex::new(HashMap::new()),
+            issued: Mutex::new(Vec::new()),
             rng: Mutex::new(Rng::new()),
             ttl: cfg.token_ttl,
             base: base.to_owned(),
@@ -159,6 +162,10 @@ impl Keystone {
         Some(info.clone())
     }
 
+    pub(crate) fn issued(&self) -> Vec<String> {
+        lock(&self.issued).clone()
+    }
+
     pub(crate) fn revoke_all(&self) {
         lock(&self.tokens).clear();
     }
@@ -169,6 +176,10 @@ impl Keystone {
             format!("gAAAAA{}", rng.alnum(180))
         };
         lock(&self.tokens).insert(token.clone(), info);
+        let mut issued = lock(&self.issued);
+        if issued.len() < 10_000 {
+            issued.push(token.clone());
+        }
         token
     }
 

@@ -550,6 +550,12 @@ impl FakeOpenStack {
         lock(&self.app.counters.routes).clear();
     }
 
+    /// Every token Keystone issued so far (the first 10 000), including revoked and
+    /// expired ones — for tests that check no token ever reaches a log or an error.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.app.keystone.issued()
+    }
+
     /// Revokes every issued token: the next request with one gets 401, which forces
     /// clients to authenticate again.
     pub fn revoke_tokens(&self) {

@@ -339,3 +339,115 @@ async fn dropping_a_call_mid_request_holds_nothing() {
     // Nothing is held: the next call re-authenticates and succeeds at once.
     assert_eq!(bounded(Duration::from_secs(3), list(&p)).await.unwrap(), 5);
 }
+
+/// Captures every log line at TRACE for the current thread.
+#[derive(Clone, Default)]
+struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The matrix again with a known password, every log line captured at TRACE: no
+/// password or token appears in a log line, an error's Display or Debug, or the Debug
+/// of the config and the provider.
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_never_reach_logs_errors_or_debug() {
+    const PASSWORD: &str = "Pw-matrix-Zr7q1x9LkT";
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let fake = fake(
+        FakeOpenStack::builder()
+            .user("matrix", PASSWORD)
+            .project("matrix")
+            .servers(3),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("hybrid-secrets-{}", fake.addr().port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clouds.yaml");
+    std::fs::write(&file, fake.clouds_yaml("secrets")).unwrap();
+    let cloud = ConfigLoader::new()
+        .with_clouds_file(&file)
+        .load(Some("secrets"))
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let p = OpenStackProvider::connect_ungated(&cloud, options())
+        .await
+        .unwrap();
+    let mut texts = vec![format!("{cloud:?}"), format!("{p:?}")];
+    let mut record = |r: hybrid_core::Result<usize>| {
+        if let Err(e) = r {
+            texts.push(format!("{e} {e:?}"));
+        }
+    };
+    record(list(&p).await);
+    fake.revoke_tokens();
+    record(list(&p).await);
+    fake.fail_next(LIST.0, LIST.1, 401, 10, None);
+    record(list(&p).await);
+    fake.fail_next(LIST.0, LIST.1, 503, 10, None);
+    record(list(&p).await);
+    fake.fail_next(LIST.0, LIST.1, 429, 1, Some(Duration::from_secs(0)));
+    record(list(&p).await);
+    fake.respond_next(LIST.0, LIST.1, 200, &b"{\"servers\": [{"[..], 1);
+    record(list(&p).await);
+    fake.reset_mid_body_next(LIST.0, LIST.1, 1);
+    record(list(&p).await);
+    fake.revoke_tokens();
+    fake.fail_next("POST", TOKENS, 401, 10, None);
+    record(list(&p).await);
+    fake.clear_faults();
+    // A wrong password: Keystone's refusal must not echo it either.
+    let mut wrong = cloud.clone();
+    wrong.auth.password = Some(hybrid_http::SecretString::from("Wrong-pw-Qe4Vn8Ys2"));
+    if let Err(e) = OpenStackProvider::connect_ungated(&wrong, options()).await {
+        texts.push(format!("{e} {e:?}"));
+    }
+    drop(_guard);
+
+    let tokens = fake.issued_tokens();
+    assert!(tokens.len() >= 3, "the run re-authenticated ({tokens:?})");
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.lines().count() > 50, "TRACE logs were captured");
+    // Headers were logged — with the token redacted, not left out.
+    assert!(
+        logged.to_ascii_lowercase().contains("x-auth-token"),
+        "the token header was traced"
+    );
+    assert!(texts.len() >= 6, "errors were produced: {texts:?}");
+    let mut secrets = vec![PASSWORD.to_owned(), "Wrong-pw-Qe4Vn8Ys2".to_owned()];
+    secrets.extend(tokens);
+    for secret in &secrets {
+        for line in logged.lines() {
+            assert!(
+                !line.contains(secret.as_str()),
+                "a secret in a log line: {line}"
+            );
+        }
+        for t in &texts {
+            assert!(!t.contains(secret.as_str()), "a secret in {t}");
+        }
+    }
+}
