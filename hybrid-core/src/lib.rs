@@ -14,6 +14,8 @@
 //!   awaited with a timeout, backoff and progress.
 //! - Lists as lazy `'static` streams with a resumable `*_page` twin, both on
 //!   [`paginate`](paging::paginate).
+//! - The [`fleet`]: many environments as one — concurrent inventory with a deadline
+//!   per environment, portable workload specs, placement with explanations.
 //! - The [`mock`] provider (feature `mock`) and the conformance suite
 //!   ([`testkit`], feature `testkit`).
 //!
@@ -22,6 +24,7 @@
 pub mod capabilities;
 pub mod error;
 pub mod ext;
+pub mod fleet;
 pub mod gate;
 pub mod model;
 pub mod operation;

@@ -7,7 +7,9 @@
 //!
 //! This facade re-exports [`hybrid_core`] and adds [`Cloud`], a provider handle built
 //! from a serde [`CloudConfig`] (a provider kind and its settings), a JSON file, or the
-//! environment.
+//! environment; and [`fleet::FleetConfig`], many environments from one YAML file as a
+//! [`fleet::Fleet`] that inventories them concurrently and places workloads with
+//! explanations.
 //!
 //! Cargo features: `mock` (default) embeds the in-memory mock provider with its
 //! profiles; `openstack` adds the OpenStack backend ([`openstack`], configured from
@@ -34,6 +36,7 @@
 //! ```
 
 mod cloud;
+pub mod fleet;
 
 #[cfg(feature = "openstack")]
 pub use cloud::OpenstackConfig;
