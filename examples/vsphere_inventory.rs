@@ -1,5 +1,7 @@
-//! Lists a vCenter's VMs (servers), templates (images) and networks (standard,
-//! distributed or NSX), and prints what it can do, with the reason for every "no".
+//! Lists a vCenter's VMs (servers, with their tags), images (VM templates and
+//! content-library items), volumes (first-class disks) and networks (standard,
+//! distributed or NSX), and prints what it can do, with the reason for every "no" —
+//! and what the same vCenter would answer with NSX and without it.
 //!
 //! Configure it as govc users already do:
 //!
@@ -16,7 +18,8 @@
 //! vCenter only: a standalone ESXi host is refused before any credential is sent.
 
 use futures::TryStreamExt;
-use hybrid::model::{Image, Network, NetworkKind, Server};
+use hybrid::model::{Image, Network, NetworkKind, Server, Volume};
+use hybrid::vsphere::capabilities::{capabilities, DiscoveryFacts};
 use hybrid::vsphere::VsphereProvider;
 use hybrid::{Capability, Cloud, CloudConfig, ErrorKind, Feature, ListOptions, VsphereSettings};
 
@@ -110,13 +113,19 @@ async fn main() {
     }
 
     let all = ListOptions::new;
+    let caps = cloud.capabilities();
     let servers: hybrid::Result<Vec<Server>> =
         cloud.compute().list_servers(all()).try_collect().await;
     match servers {
         Ok(list) => {
             println!("   servers (VMs): {}", list.len());
             for s in &list {
-                println!("     {}  ({})", hybrid_examples::server_line(s), s.id);
+                let tags = if s.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  tags: {}", s.tags.join(", "))
+                };
+                println!("     {}  ({}){tags}", hybrid_examples::server_line(s), s.id);
             }
         }
         Err(e) => println!("   servers: ({e})"),
@@ -125,11 +134,20 @@ async fn main() {
     let images: hybrid::Result<Vec<Image>> = cloud.images().list_images(all()).try_collect().await;
     match images {
         Ok(list) => {
-            println!("   images (VM templates): {}", list.len());
+            println!(
+                "   images (VM templates and content-library items): {}",
+                list.len()
+            );
             for i in &list {
+                let kind = i
+                    .properties
+                    .get("vsphere.kind")
+                    .map(String::as_str)
+                    .unwrap_or("?");
                 println!(
-                    "     {:<24} bound to {}, shareable: {}",
+                    "     {:<24} {:<13} bound to {}, shareable: {}",
                     i.name,
+                    kind,
                     i.locality.bound_to.as_deref().unwrap_or("?"),
                     i.locality.shareable
                 );
@@ -158,12 +176,38 @@ async fn main() {
         }
         Err(e) => println!("   networks: ({e})"),
     }
+    if caps.supports(Feature::Volumes) {
+        let volumes: hybrid::Result<Vec<Volume>> =
+            cloud.storage().list_volumes(all()).try_collect().await;
+        match volumes {
+            Ok(list) => {
+                println!("   volumes (first-class disks): {}", list.len());
+                for v in &list {
+                    println!(
+                        "     {:<24} {} GiB on {}, {}",
+                        v.name,
+                        v.size_gib,
+                        v.availability_zone.as_deref().unwrap_or("?"),
+                        v.status
+                    );
+                }
+            }
+            Err(e) => println!("   volumes: ({e})"),
+        }
+    }
     println!(
         "   datastores: not listed by the core API; a template's datastore is shown above \
          and new VMs go to the configured (or first) one"
     );
+    println!(
+        "   vSphere Automation API: {}",
+        d.automation_api
+            .as_deref()
+            .map(|f| format!("answers at {f}"))
+            .or_else(|| d.automation_api_error.clone())
+            .unwrap_or_default()
+    );
 
-    let caps = cloud.capabilities();
     let unsupported: Vec<_> = caps.unsupported().collect();
     if unsupported.is_empty() {
         println!("   capabilities: everything hybrid covers");
@@ -182,6 +226,47 @@ async fn main() {
     println!("   live migration (vMotion): {}", yes_no(&p.live_migration));
     println!("   high availability: {}", yes_no(&p.high_availability));
 
+    // The network answers of this vCenter, and of the same vCenter with NSX toggled
+    // (computed from the same discovery facts).
+    let mut other = DiscoveryFacts::clone(&d);
+    if d.has_nsx() {
+        other.nsx_opaque_networks = 0;
+        other.nsx_portgroups = 0;
+    } else {
+        other.nsx_opaque_networks = 1;
+    }
+    let answers = [
+        (
+            if d.has_nsx() {
+                "with NSX (this vCenter)"
+            } else {
+                "without NSX (this vCenter)"
+            },
+            capabilities(&d),
+        ),
+        (
+            if d.has_nsx() {
+                "without NSX (the same vCenter, NSX removed)"
+            } else {
+                "with NSX (the same vCenter, NSX added)"
+            },
+            capabilities(&other),
+        ),
+    ];
+    for (label, c) in &answers {
+        println!("   network capabilities {label}:");
+        for f in [
+            Feature::Networks,
+            Feature::Sdn,
+            Feature::Subnets,
+            Feature::SecurityGroups,
+            Feature::Routers,
+            Feature::FloatingIps,
+        ] {
+            println!("     - {f}: {}", yes_no(c.get(f)));
+        }
+    }
+
     // A call that needs a missing capability fails before any request.
     let before = vc.soap_calls();
     if !caps.supports(Feature::SecurityGroups) {
@@ -199,7 +284,11 @@ async fn main() {
             );
         }
     }
-    println!("   SOAP calls in all: {}", vc.soap_calls());
+    println!(
+        "   calls in all: {} SOAP, {} vSphere Automation (REST)",
+        vc.soap_calls(),
+        vc.rest_calls()
+    );
     if let Err(e) = vc.logout().await {
         eprintln!("logout failed: {e}");
     }

@@ -11,7 +11,11 @@
 //!   the datastore or content library of this vCenter).
 //! - Live migration: supported when a cluster has at least two hosts (vMotion within a
 //!   cluster); HA: when a cluster has vSphere HA (`dasConfig.enabled`) on.
-//! - Volumes, tags, metadata and image upload/import/download are not implemented yet.
+//! - Server tags and image upload, URL import and download need the vSphere Automation
+//!   (REST) API: *deployment dependent* when no `/api` or `/rest` session could be
+//!   created. Volumes, attach, extend and snapshots need first-class disks (a
+//!   VStorageObjectManager, vSphere 6.5+): *deployment dependent* without one.
+//! - Server metadata is not implemented yet.
 
 use hybrid_core::{Capabilities, Capability, Feature};
 
@@ -32,6 +36,13 @@ pub struct DiscoveryFacts {
     pub distributed_switches: usize,
     /// Clusters: `(name, hosts, HA enabled, DRS enabled)`.
     pub clusters: Vec<(String, usize, Option<bool>, Option<bool>)>,
+    /// The vSphere Automation (REST) path flavour that answered the session login,
+    /// `/api` or `/rest`; `None` when neither did.
+    pub automation_api: Option<String>,
+    /// Why the vSphere Automation API is unavailable, when it is.
+    pub automation_api_error: Option<String>,
+    /// Whether the vCenter has a VStorageObjectManager (first-class disks, vSphere 6.5+).
+    pub first_class_disks: bool,
 }
 
 impl DiscoveryFacts {
@@ -97,23 +108,45 @@ pub fn capabilities(facts: &DiscoveryFacts) -> Capabilities {
     }
     set(Feature::Ports, Capability::never("vSphere has no standalone ports: a vNIC exists only as part of a VM; attach networks when creating the VM"));
     set(Feature::KeyPairs, Capability::never("vSphere has no key-pair resource; inject SSH keys through guest customization or cloud-init user data"));
-    set(Feature::ServerTags, Capability::not_implemented("server tags are vSphere Automation (REST) tagging, which hybrid-vsphere does not implement yet"));
+    let rest_missing = || {
+        format!(
+            "it is part of the vSphere Automation (REST) API, which this vCenter did not answer: {}",
+            facts
+                .automation_api_error
+                .as_deref()
+                .unwrap_or("no /api or /rest session could be created")
+        )
+    };
+    if facts.automation_api.is_none() {
+        set(
+            Feature::ServerTags,
+            Capability::deployment(format!("server tags are vSphere tags: {}", rest_missing())),
+        );
+        let library = format!(
+            "creating and downloading images goes through the content library: {}",
+            rest_missing()
+        );
+        set(
+            Feature::ImageUpload,
+            Capability::deployment(library.clone()),
+        );
+        set(
+            Feature::ImageImportUrl,
+            Capability::deployment(library.clone()),
+        );
+        set(Feature::ImageDownload, Capability::deployment(library));
+    }
     set(
         Feature::ServerMetadata,
-        Capability::not_implemented("server metadata is not implemented yet by hybrid-vsphere"),
+        Capability::not_implemented("server metadata (custom attributes or guestinfo) is not implemented yet by hybrid-vsphere; use server tags"),
     );
-    let volumes = "block volumes (first-class disks) are not implemented yet by hybrid-vsphere; add disks to a VM with VsphereProvider::add_disk";
-    set(Feature::Volumes, Capability::not_implemented(volumes));
-    set(Feature::ExtendVolume, Capability::not_implemented(volumes));
-    set(Feature::AttachVolume, Capability::not_implemented(volumes));
-    set(Feature::Snapshots, Capability::not_implemented(volumes));
-    let library = "creating and downloading images goes through the content library (vSphere Automation REST), which hybrid-vsphere does not implement yet; VM templates are listed as images";
-    set(Feature::ImageUpload, Capability::not_implemented(library));
-    set(
-        Feature::ImageImportUrl,
-        Capability::not_implemented(library),
-    );
-    set(Feature::ImageDownload, Capability::not_implemented(library));
+    if !facts.first_class_disks {
+        let volumes = "block volumes are first-class disks, and this vCenter has no VStorageObjectManager (vSphere 6.5 or later has one); add disks to a VM with VsphereProvider::add_disk";
+        set(Feature::Volumes, Capability::deployment(volumes));
+        set(Feature::ExtendVolume, Capability::deployment(volumes));
+        set(Feature::AttachVolume, Capability::deployment(volumes));
+        set(Feature::Snapshots, Capability::deployment(volumes));
+    }
     if facts.distributed_switches == 0 {
         set(Feature::Networks, Capability::deployment("networks are created as distributed port groups, and this datacenter has no distributed switch"));
     }
@@ -150,8 +183,44 @@ mod tests {
             nsx_opaque_networks: usize::from(nsx),
             distributed_switches: 1,
             clusters: vec![("C0".into(), 3, None, Some(true))],
+            automation_api: Some("/rest".into()),
+            first_class_disks: true,
             ..DiscoveryFacts::default()
         }
+    }
+
+    #[test]
+    fn rest_and_first_class_disks_gate_tags_images_and_volumes() {
+        let c = capabilities(&facts(false));
+        for f in [
+            Feature::ServerTags,
+            Feature::ImageUpload,
+            Feature::ImageImportUrl,
+            Feature::ImageDownload,
+            Feature::Volumes,
+            Feature::AttachVolume,
+            Feature::ExtendVolume,
+            Feature::Snapshots,
+        ] {
+            assert!(c.supports(f), "{f}");
+        }
+        let mut f = facts(false);
+        f.automation_api = None;
+        f.automation_api_error = Some("vAPI login: HTTP 503".into());
+        f.first_class_disks = false;
+        let c = capabilities(&f);
+        for feat in [Feature::ServerTags, Feature::ImageUpload, Feature::Volumes] {
+            let r = c.get(feat).reason.as_ref().unwrap();
+            assert_eq!(r.kind, ReasonKind::DeploymentDependent, "{feat}");
+        }
+        assert!(c
+            .get(Feature::ServerTags)
+            .reason
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("HTTP 503"));
+        assert!(c.supports(Feature::Images), "templates stay images");
     }
 
     #[test]

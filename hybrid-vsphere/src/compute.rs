@@ -22,7 +22,7 @@ use hybrid_core::{
 use crate::api::vm::{clone_vm_task, create_vm_task, reconfig_vm_task, this_call, this_task};
 use crate::config::FlavorSpec;
 use crate::inventory::{
-    is_template, net_info, server, NetBacking, NetInfo, NETWORK_SPECS, VM_PATHS,
+    is_template, looks_like_uplink, net_info, server, NetBacking, NetInfo, NETWORK_SPECS, VM_PATHS,
 };
 use crate::protocol::requests::{
     Backing, CloneSpec, ConfigSpec, ConnectInfo, Device, DeviceChange, FileInfo, OptionString,
@@ -86,7 +86,10 @@ impl Inner {
 
     pub(crate) async fn get_server(&self, id: &str) -> Result<Server> {
         let o = self.vm_object(id, false).await?;
-        server(&o, &self.config.flavors)
+        let mut s = [server(&o, &self.config.flavors)?];
+        self.fill_tags(&mut s).await?;
+        let [s] = s;
+        Ok(s)
     }
 
     async fn power_state(&self, id: &str) -> Result<String> {
@@ -100,10 +103,25 @@ impl Inner {
         objs.iter().map(|o| self.net_info(o)).collect()
     }
 
-    /// A network object, with uplink port groups marked from the switches' config.
+    /// A network object, with uplink port groups marked: from the port group's
+    /// `config.uplink` or `SYSTEM/DVS.UPLINKPG` tag, from its switch's
+    /// `config.uplinkPortgroup`, and, for a switch that lists none (vcsim 0.24.2), by
+    /// vCenter's naming (`<switch>-DVUplinks…`) and a trunk of every VLAN.
     pub(crate) fn net_info(&self, o: &crate::protocol::types::ObjectContent) -> Result<NetInfo> {
         let mut n = net_info(o)?;
-        n.uplink |= self.facts().uplinks.contains(&n.mor.value);
+        let facts = self.facts();
+        n.uplink |= facts.uplinks.contains(&n.mor.value);
+        if let NetBacking::Distributed { switch, .. } = &n.backing {
+            if !n.uplink && facts.switches_without_uplink_list.contains(&switch.value) {
+                let name = facts
+                    .switches
+                    .iter()
+                    .find(|(m, _, _)| m.value == switch.value)
+                    .map(|(_, name, _)| name.as_str())
+                    .unwrap_or("");
+                n.uplink = looks_like_uplink(&n, name);
+            }
+        }
         Ok(n)
     }
 
@@ -209,7 +227,9 @@ impl Inner {
         Ok((f.vm_folder.clone(), pool, ds))
     }
 
-    async fn nics_for(&self, spec: &CreateServer, first_key: i32) -> Result<Vec<DeviceChange>> {
+    /// The network ids a new server is connected to: the spec's, else the configured
+    /// default network.
+    fn network_ids(&self, spec: &CreateServer) -> Result<Vec<String>> {
         let mut ids: Vec<String> = Vec::new();
         for a in &spec.networks {
             match a {
@@ -233,6 +253,11 @@ impl Inner {
                 ids.push(n.value.clone());
             }
         }
+        Ok(ids)
+    }
+
+    /// New NICs on networks `ids`, with temporary keys from `first_key` down.
+    async fn nics_on(&self, ids: &[String], first_key: i32) -> Result<Vec<DeviceChange>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -250,6 +275,92 @@ impl Inner {
             });
         }
         Ok(out)
+    }
+
+    async fn nics_for(&self, spec: &CreateServer, first_key: i32) -> Result<Vec<DeviceChange>> {
+        let ids = self.network_ids(spec)?;
+        self.nics_on(&ids, first_key).await
+    }
+
+    /// Creates a server from OVF library item `item`: deploy (the OVF's networks on the
+    /// first network), size to the flavor with the other networks and user data,
+    /// tag, power on.
+    fn deploy_server(
+        self: &Arc<Inner>,
+        spec: &CreateServer,
+        item: String,
+    ) -> Result<Operation<Server>> {
+        self.caps().require(Feature::ImageUpload)?;
+        let fl = self.find_flavor(&spec.flavor)?.clone();
+        let (folder, pool, ds) = self.placement(spec.availability_zone.as_deref())?;
+        let ids = self.network_ids(spec)?;
+        let inner = self.clone();
+        let name = spec.name.clone();
+        let tags = spec.tags.clone();
+        let extra = user_data(spec);
+        let description = format!("create server {name} from OVF item {item}");
+        let mut started = false;
+        Ok(Operation::from_fn(description, move || {
+            let inner = inner.clone();
+            let (name, tags, extra, item, ids) = (
+                name.clone(),
+                tags.clone(),
+                extra.clone(),
+                item.clone(),
+                ids.clone(),
+            );
+            let (folder, pool, ds, fl) = (folder.clone(), pool.clone(), ds.clone(), fl.clone());
+            let again = std::mem::replace(&mut started, true);
+            async move {
+                if again {
+                    return Err(Error::new(
+                        ErrorKind::Other,
+                        "the deployment was polled again after it ended",
+                    ));
+                }
+                let vm_id = inner
+                    .deploy_ovf(
+                        &item,
+                        &name,
+                        &pool.value,
+                        &folder.value,
+                        &ds.0.value,
+                        ids.first().map(String::as_str),
+                    )
+                    .await?;
+                let nics = inner
+                    .nics_on(ids.get(1..).unwrap_or_default(), -200)
+                    .await?;
+                let config = ConfigSpec {
+                    num_cpus: Some(fl.vcpus),
+                    memory_mb: Some(fl.ram_mib),
+                    device_change: nics,
+                    extra_config: extra,
+                    ..ConfigSpec::default()
+                };
+                let t = reconfig_vm_task(&inner.session, &vm(&vm_id), &config).await?;
+                let vmref = vm(&vm_id);
+                let s = task::operation(
+                    inner.clone(),
+                    format!("ReconfigVM_Task {vm_id}"),
+                    t,
+                    Box::new(move |inner, _| {
+                        Box::pin(async move {
+                            inner.add_tags(&vmref.value, &tags).await?;
+                            let task = this_task(&inner.session, "PowerOnVM_Task", &vmref).await?;
+                            Ok(Step::Task {
+                                task,
+                                what: format!("PowerOnVM_Task {}", vmref.value),
+                                then: then_server(vmref.value),
+                            })
+                        })
+                    }),
+                )
+                .with_timeout(Duration::from_secs(3600))
+                .await?;
+                Ok(hybrid_core::PollResult::Ready(s))
+            }
+        }))
     }
 }
 
@@ -280,8 +391,8 @@ fn then_server(id: String) -> Then<Server> {
     Box::new(move |inner, _| Box::pin(async move { Ok(Step::Done(inner.get_server(&id).await?)) }))
 }
 
-/// Power on the VM the finished task returned, then read it.
-fn then_power_on_created(method: &'static str) -> Then<Server> {
+/// Tag the VM the finished task returned, power it on, then read it.
+fn then_power_on_created(method: &'static str, tags: Vec<String>) -> Then<Server> {
     Box::new(move |inner: Arc<Inner>, result: Option<Node>| {
         Box::pin(async move {
             let node = result.ok_or_else(|| {
@@ -291,6 +402,7 @@ fn then_power_on_created(method: &'static str) -> Then<Server> {
                 )
             })?;
             let vmref = Mor::from_node(&node).map_err(|e| crate::error::shape_error(method, e))?;
+            inner.add_tags(&vmref.value, &tags).await?;
             let task = this_task(&inner.session, "PowerOnVM_Task", &vmref).await?;
             Ok(Step::Task {
                 task,
@@ -315,16 +427,19 @@ impl VsphereProvider {
                 token.as_ref(),
             )
             .await?;
-        let mut items = Vec::new();
+        let mut all = Vec::new();
         for o in &objs {
             if is_template(o)? {
                 continue;
             }
-            let s = server(o, &inner.config.flavors)?;
-            if options.matches(&s.name, &s.tags) {
-                items.push(s);
-            }
+            all.push(server(o, &inner.config.flavors)?);
         }
+        // One vAPI call for the whole page's tags.
+        inner.fill_tags(&mut all).await?;
+        let items = all
+            .into_iter()
+            .filter(|s| options.matches(&s.name, &s.tags))
+            .collect();
         Ok(Page::new(items, next))
     }
 
@@ -427,10 +542,18 @@ impl Compute for VsphereProvider {
         if spec.name.trim().is_empty() {
             return Err(Error::invalid_input("a server needs a name"));
         }
+        for t in &spec.tags {
+            crate::tags::check_tag(t)?;
+        }
         if spec.boot_volume.is_some() {
             return Err(Error::invalid_input(
                 "booting from a volume is not supported on vSphere: use an image (template)",
             ));
+        }
+        if let Some(image) = &spec.image {
+            if crate::library::is_item_id(image.as_str()) {
+                return inner.deploy_server(spec, image.as_str().to_owned());
+            }
         }
         let fl = inner.find_flavor(&spec.flavor)?.clone();
         let (folder, pool, ds) = inner.placement(spec.availability_zone.as_deref())?;
@@ -462,7 +585,7 @@ impl Compute for VsphereProvider {
                     inner.clone(),
                     description,
                     t,
-                    then_power_on_created("CloneVM_Task"),
+                    then_power_on_created("CloneVM_Task", spec.tags.clone()),
                 ))
             }
             None => {
@@ -501,7 +624,7 @@ impl Compute for VsphereProvider {
                     inner.clone(),
                     description,
                     t,
-                    then_power_on_created("CreateVM_Task"),
+                    then_power_on_created("CreateVM_Task", spec.tags.clone()),
                 ))
             }
         }
@@ -674,14 +797,17 @@ impl Compute for VsphereProvider {
     async fn delete_key_pair(&self, _name: &str) -> Result<()> {
         Err(self.unsupported(Feature::KeyPairs))
     }
-    async fn set_server_tags(&self, _id: &ServerId, _tags: &[String]) -> Result<Vec<String>> {
-        Err(self.unsupported(Feature::ServerTags))
+    async fn set_server_tags(&self, id: &ServerId, tags: &[String]) -> Result<Vec<String>> {
+        self.inner.caps().require(Feature::ServerTags)?;
+        self.core_set_server_tags(id, tags).await
     }
-    async fn add_server_tag(&self, _id: &ServerId, _tag: &str) -> Result<()> {
-        Err(self.unsupported(Feature::ServerTags))
+    async fn add_server_tag(&self, id: &ServerId, tag: &str) -> Result<()> {
+        self.inner.caps().require(Feature::ServerTags)?;
+        self.core_add_server_tag(id, tag).await
     }
-    async fn remove_server_tag(&self, _id: &ServerId, _tag: &str) -> Result<()> {
-        Err(self.unsupported(Feature::ServerTags))
+    async fn remove_server_tag(&self, id: &ServerId, tag: &str) -> Result<()> {
+        self.inner.caps().require(Feature::ServerTags)?;
+        self.core_remove_server_tag(id, tag).await
     }
     async fn set_server_metadata(&self, _id: &ServerId, _m: &Metadata) -> Result<Metadata> {
         Err(self.unsupported(Feature::ServerMetadata))

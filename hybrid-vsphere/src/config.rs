@@ -74,6 +74,21 @@ fn default_guest_id() -> String {
 fn default_timeout() -> u64 {
     120
 }
+fn default_tag_category() -> String {
+    DEFAULT_TAG_CATEGORY.to_owned()
+}
+fn default_content_library() -> String {
+    DEFAULT_CONTENT_LIBRARY.to_owned()
+}
+
+/// The vSphere tag category that holds the core's server tags, by default: one vSphere
+/// tag per core tag string, in this category (created on demand, cardinality
+/// `MULTIPLE`, associable with `VirtualMachine`).
+pub const DEFAULT_TAG_CATEGORY: &str = "hybrid";
+
+/// The content library new images are uploaded to, by default (a local library
+/// created on demand on the default datastore).
+pub const DEFAULT_CONTENT_LIBRARY: &str = "hybrid";
 
 /// How to reach a vCenter and where new VMs go.
 ///
@@ -130,9 +145,19 @@ pub struct VsphereConfig {
     /// Objects per PropertyCollector page when a listing names no page size.
     #[serde(default = "default_page_size")]
     pub page_size: u32,
-    /// Seconds allowed for one SOAP call.
+    /// Seconds allowed for one SOAP or vAPI call (an OVF deployment may take up to an
+    /// hour; uploads and downloads have no overall limit).
     #[serde(default = "default_timeout")]
     pub request_timeout_secs: u64,
+    /// The vSphere tag category of the core's server tags (default
+    /// [`DEFAULT_TAG_CATEGORY`]); tags of other categories are not server tags.
+    #[serde(default = "default_tag_category")]
+    pub tag_category: String,
+    /// The content library `create_image` uploads to, by name (default
+    /// [`DEFAULT_CONTENT_LIBRARY`], a local library created on demand on the default
+    /// datastore).
+    #[serde(default = "default_content_library")]
+    pub content_library: String,
 }
 
 impl fmt::Debug for VsphereConfig {
@@ -152,6 +177,9 @@ impl fmt::Debug for VsphereConfig {
             .field("guest_id", &self.guest_id)
             .field("flavors", &self.flavors.len())
             .field("page_size", &self.page_size)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("tag_category", &self.tag_category)
+            .field("content_library", &self.content_library)
             .finish()
     }
 }
@@ -212,6 +240,8 @@ impl VsphereConfig {
             flavors: default_flavors(),
             page_size: default_page_size(),
             request_timeout_secs: default_timeout(),
+            tag_category: default_tag_category(),
+            content_library: default_content_library(),
         }
     }
 
@@ -305,6 +335,12 @@ impl VsphereConfig {
         }
         if self.flavors.is_empty() {
             return Err(Error::config("the flavor catalogue is empty"));
+        }
+        if self.tag_category.trim().is_empty() {
+            return Err(Error::config("tag_category must not be empty"));
+        }
+        if self.content_library.trim().is_empty() {
+            return Err(Error::config("content_library must not be empty"));
         }
         for f in &self.flavors {
             if f.vcpus == 0 || f.ram_mib == 0 {
@@ -440,6 +476,18 @@ impl VsphereBuilder {
     /// Replaces the flavor catalogue.
     pub fn with_flavors(mut self, flavors: Vec<FlavorSpec>) -> Self {
         self.config.flavors = flavors;
+        self
+    }
+
+    /// Sets the vSphere tag category of server tags.
+    pub fn with_tag_category(mut self, category: impl Into<String>) -> Self {
+        self.config.tag_category = category.into();
+        self
+    }
+
+    /// Sets the content library images are uploaded to.
+    pub fn with_content_library(mut self, library: impl Into<String>) -> Self {
+        self.config.content_library = library.into();
         self
     }
 

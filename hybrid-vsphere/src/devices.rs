@@ -45,13 +45,13 @@ pub struct NicInfo {
 
 /// A device as read from `config.hardware.device`.
 #[derive(Debug, Clone)]
-struct RawDevice {
-    kind: String,
-    key: i32,
-    node: Node,
+pub(crate) struct RawDevice {
+    pub(crate) kind: String,
+    pub(crate) key: i32,
+    pub(crate) node: Node,
 }
 
-fn read_devices(n: Option<&Node>) -> Result<Vec<RawDevice>> {
+pub(crate) fn read_devices(n: Option<&Node>) -> Result<Vec<RawDevice>> {
     let Some(n) = n else { return Ok(Vec::new()) };
     n.children_named("VirtualDevice")
         .map(|d| {
@@ -143,8 +143,46 @@ fn nic(d: &RawDevice) -> NicInfo {
     }
 }
 
+/// Where a new disk goes: the first SCSI controller with a free unit (unit 7 is the
+/// controller's own), or a new PVSCSI controller (key -100) added by the returned
+/// change. Returns `(controller key, unit, changes to make first)`.
+pub(crate) fn scsi_slot(devs: &[RawDevice], what: &str) -> Result<(i32, i32, Vec<DeviceChange>)> {
+    match devs.iter().find(|d| is_scsi_controller(&d.kind)) {
+        Some(c) => {
+            let used: Vec<i32> = devs
+                .iter()
+                .filter(|d| d.node.child_num::<i32>("controllerKey").ok().flatten() == Some(c.key))
+                .filter_map(|d| d.node.child_num::<i32>("unitNumber").ok().flatten())
+                .collect();
+            let unit = (0..16)
+                .find(|u| *u != 7 && !used.contains(u))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Conflict,
+                        format!("{what} has no free unit on its SCSI controller"),
+                    )
+                })?;
+            Ok((c.key, unit, Vec::new()))
+        }
+        None => {
+            let mut c = Device::new("ParaVirtualSCSIController", -100);
+            c.bus_number = Some(0);
+            c.shared_bus = Some("noSharing");
+            Ok((
+                -100,
+                0,
+                vec![DeviceChange {
+                    operation: "add",
+                    file_operation: None,
+                    device: c,
+                }],
+            ))
+        }
+    }
+}
+
 impl Inner {
-    async fn device_vm(&self, id: &str) -> Result<Vec<RawDevice>> {
+    pub(crate) async fn device_vm(&self, id: &str) -> Result<Vec<RawDevice>> {
         let o = self
             .one(
                 &vm(id),
@@ -235,38 +273,7 @@ impl VsphereProvider {
             .datastore
             .clone()
             .ok_or_else(|| Error::config("no datastore for new disks: set GOVC_DATASTORE"))?;
-        let mut changes = Vec::new();
-        let (controller, unit) = match devs.iter().find(|d| is_scsi_controller(&d.kind)) {
-            Some(c) => {
-                let used: Vec<i32> = devs
-                    .iter()
-                    .filter(|d| {
-                        d.node.child_num::<i32>("controllerKey").ok().flatten() == Some(c.key)
-                    })
-                    .filter_map(|d| d.node.child_num::<i32>("unitNumber").ok().flatten())
-                    .collect();
-                let unit = (0..16)
-                    .find(|u| *u != 7 && !used.contains(u))
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Conflict,
-                            format!("server {id} has no free unit on its SCSI controller"),
-                        )
-                    })?;
-                (c.key, unit)
-            }
-            None => {
-                let mut c = Device::new("ParaVirtualSCSIController", -100);
-                c.bus_number = Some(0);
-                c.shared_bus = Some("noSharing");
-                changes.push(DeviceChange {
-                    operation: "add",
-                    file_operation: None,
-                    device: c,
-                });
-                (-100, 0)
-            }
-        };
+        let (controller, unit, mut changes) = scsi_slot(&devs, &format!("server {id}"))?;
         changes.push(DeviceChange {
             operation: "add",
             file_operation: Some("create"),

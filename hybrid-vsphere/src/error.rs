@@ -16,6 +16,30 @@
 //!
 //! `TaskInProgress` and `ConcurrentAccess` are marked retryable. The error's message is
 //! `<method>: <fault type>: <fault message>`; the fault is its `source()`.
+//!
+//! ## vSphere Automation (REST) errors
+//!
+//! A vAPI error carries its type in the body — `{"type":
+//! "com.vmware.vapi.std.errors.not_found", "value": {"messages": [...]}}` on `/rest`,
+//! `{"error_type": "NOT_FOUND", "messages": [...]}` on `/api` — mapped by
+//! [`vapi_error_kind`]; without a known type the HTTP status decides. The message is
+//! `<operation>: HTTP <status> <type>: <first messages>`, on one line, bounded; bodies
+//! of the session login are never used.
+//!
+//! | vAPI error type | [`ErrorKind`] |
+//! | --- | --- |
+//! | `not_found` | `NotFound` |
+//! | `already_exists` | `AlreadyExists` |
+//! | `already_in_desired_state`, `not_allowed_in_current_state`, `resource_busy`, `resource_in_use`, `concurrent_change` | `Conflict` |
+//! | `invalid_argument`, `invalid_element_type`, `invalid_element_configuration`, `invalid_request`, `operation_not_found`, `feature_in_use` | `InvalidInput` |
+//! | `unauthenticated` | `Unauthenticated` |
+//! | `unauthorized` | `PermissionDenied` |
+//! | `unsupported` | `Unsupported` |
+//! | `service_unavailable`, `resource_inaccessible` | `Unavailable` |
+//! | `timed_out` | `Timeout` |
+//! | `unable_to_allocate_resource` | `QuotaExceeded` |
+//! | `canceled` | `Cancelled` |
+//! | `error`, `internal_server_error` | `Other` |
 
 use hybrid_core::{Error, ErrorKind};
 
@@ -80,6 +104,41 @@ pub fn fault_kind(fault: &str) -> ErrorKind {
         "RequestCanceled" => ErrorKind::Cancelled,
         _ => ErrorKind::Other,
     }
+}
+
+/// The [`ErrorKind`] of a vAPI standard error type (`not_found`, the `/api` form
+/// `NOT_FOUND`, or the `/rest` form `com.vmware.vapi.std.errors.not_found`); `None` for
+/// a type it does not know (the HTTP status decides then).
+pub fn vapi_error_kind(vapi_type: &str) -> Option<ErrorKind> {
+    let t = vapi_type
+        .rsplit('.')
+        .next()
+        .unwrap_or(vapi_type)
+        .to_ascii_lowercase();
+    Some(match t.as_str() {
+        "not_found" => ErrorKind::NotFound,
+        "already_exists" => ErrorKind::AlreadyExists,
+        "already_in_desired_state"
+        | "not_allowed_in_current_state"
+        | "resource_busy"
+        | "resource_in_use"
+        | "concurrent_change" => ErrorKind::Conflict,
+        "invalid_argument"
+        | "invalid_element_type"
+        | "invalid_element_configuration"
+        | "invalid_request"
+        | "operation_not_found"
+        | "feature_in_use" => ErrorKind::InvalidInput,
+        "unauthenticated" => ErrorKind::Unauthenticated,
+        "unauthorized" => ErrorKind::PermissionDenied,
+        "unsupported" => ErrorKind::Unsupported,
+        "service_unavailable" | "resource_inaccessible" => ErrorKind::Unavailable,
+        "timed_out" => ErrorKind::Timeout,
+        "unable_to_allocate_resource" => ErrorKind::QuotaExceeded,
+        "canceled" => ErrorKind::Cancelled,
+        "internal_server_error" | "error" => ErrorKind::Other,
+        _ => return None,
+    })
 }
 
 /// The error for a fault of `method` (a SOAP fault or a task's `info.error`).

@@ -283,11 +283,14 @@ pub(crate) struct NetInfo {
     pub(crate) nsx: bool,
     pub(crate) uplink: bool,
     pub(crate) vlan: Option<u32>,
+    /// A VLAN trunk of every VLAN (0-4094), as an uplink port group has.
+    pub(crate) full_trunk: bool,
 }
 
 /// Reads a `Network`, `DistributedVirtualPortgroup` or `OpaqueNetwork` object.
 pub(crate) fn net_info(o: &ObjectContent) -> Result<NetInfo> {
     let name = o.text("name").unwrap_or("").to_owned();
+    let full_trunk = is_full_trunk(o.get("config.defaultPortConfig"))?;
     let (backing, nsx, uplink, vlan) = match o.obj.kind.as_str() {
         "DistributedVirtualPortgroup" => {
             let key = o.text("key").unwrap_or(&o.obj.value).to_owned();
@@ -326,7 +329,44 @@ pub(crate) fn net_info(o: &ObjectContent) -> Result<NetInfo> {
         nsx,
         uplink,
         vlan,
+        full_trunk,
     })
+}
+
+/// Whether a port setting's VLAN is a trunk of all VLANs 0-4094.
+fn is_full_trunk(port_config: Option<&Node>) -> Result<bool> {
+    let Some(vlan) = port_config.and_then(|c| c.child("vlan")) else {
+        return Ok(false);
+    };
+    if vlan.xsi_type() != Some("VmwareDistributedVirtualSwitchTrunkVlanSpec") {
+        return Ok(false);
+    }
+    let mut ranges = Vec::new();
+    for r in vlan.children_named("vlanId") {
+        let start: Option<u32> = shape(r.child_num("start"))?;
+        let end: Option<u32> = shape(r.child_num("end"))?;
+        if let (Some(a), Some(b)) = (start, end) {
+            ranges.push((a, b));
+        }
+    }
+    ranges.sort_unstable();
+    let mut next = 0u32;
+    for (a, b) in ranges {
+        if a > next {
+            return Ok(false);
+        }
+        next = next.max(b.saturating_add(1));
+    }
+    Ok(next > 4094)
+}
+
+/// The uplink port group of a switch whose `config.uplinkPortgroup` is empty
+/// (vcsim 0.24.2), recognized the way vCenter names and configures it: the name is
+/// `<switch name>-DVUplinks…` and its VLAN is a trunk of every VLAN.
+pub(crate) fn looks_like_uplink(n: &NetInfo, switch_name: &str) -> bool {
+    n.full_trunk
+        && !switch_name.is_empty()
+        && n.name.starts_with(&format!("{switch_name}-DVUplinks"))
 }
 
 fn vlan_of(port_config: Option<&Node>) -> Result<Option<u32>> {
@@ -413,6 +453,7 @@ pub(crate) async fn discover(inner: &Inner) -> Result<(crate::provider::Facts, D
         switches: Vec::new(),
         clusters: Vec::new(),
         uplinks: std::collections::BTreeSet::new(),
+        switches_without_uplink_list: std::collections::BTreeSet::new(),
     };
     inner.set_facts(facts.clone());
 
@@ -525,7 +566,13 @@ pub(crate) async fn discover(inner: &Inner) -> Result<(crate::provider::Facts, D
         )
         .await?;
     for sw in &switches {
-        for pg in shape(sw.mors("config.uplinkPortgroup"))? {
+        let uplinks = shape(sw.mors("config.uplinkPortgroup"))?;
+        if uplinks.is_empty() {
+            facts
+                .switches_without_uplink_list
+                .insert(sw.obj.value.clone());
+        }
+        for pg in uplinks {
             facts.uplinks.insert(pg.value);
         }
     }
@@ -620,6 +667,33 @@ mod tests {
             server(bad, &[]).unwrap_err().kind(),
             ErrorKind::InvalidResponse
         );
+    }
+
+    #[test]
+    fn uplink_port_groups_by_flag_tag_or_name_and_trunk() {
+        let objs = objects(
+            r#"<returnval xmlns:xsi="x">
+          <objects><obj type="DistributedVirtualPortgroup">dvportgroup-10</obj><propSet><name>name</name><val>DVS0-DVUplinks-9</val></propSet>
+            <propSet><name>config.distributedVirtualSwitch</name><val xsi:type="ManagedObjectReference" type="VmwareDistributedVirtualSwitch">dvs-9</val></propSet>
+            <propSet><name>config.defaultPortConfig</name><val xsi:type="VMwareDVSPortSetting"><vlan xsi:type="VmwareDistributedVirtualSwitchTrunkVlanSpec"><inherited>false</inherited><vlanId><start>0</start><end>4094</end></vlanId></vlan></val></propSet></objects>
+          <objects><obj type="DistributedVirtualPortgroup">dvportgroup-11</obj><propSet><name>name</name><val>DVS0-DVUplinks-lookalike</val></propSet>
+            <propSet><name>config.distributedVirtualSwitch</name><val xsi:type="ManagedObjectReference" type="VmwareDistributedVirtualSwitch">dvs-9</val></propSet>
+            <propSet><name>config.defaultPortConfig</name><val xsi:type="VMwareDVSPortSetting"><vlan xsi:type="VmwareDistributedVirtualSwitchTrunkVlanSpec"><inherited>false</inherited><vlanId><start>0</start><end>100</end></vlanId><vlanId><start>200</start><end>4094</end></vlanId></vlan></val></propSet></objects>
+          <objects><obj type="DistributedVirtualPortgroup">dvportgroup-12</obj><propSet><name>name</name><val>up</val></propSet>
+            <propSet><name>config.distributedVirtualSwitch</name><val xsi:type="ManagedObjectReference" type="VmwareDistributedVirtualSwitch">dvs-9</val></propSet>
+            <propSet><name>config.uplink</name><val xsi:type="xsd:boolean">true</val></propSet></objects>
+          <objects><obj type="DistributedVirtualPortgroup">dvportgroup-13</obj><propSet><name>name</name><val>up2</val></propSet>
+            <propSet><name>config.distributedVirtualSwitch</name><val xsi:type="ManagedObjectReference" type="VmwareDistributedVirtualSwitch">dvs-9</val></propSet>
+            <propSet><name>tag</name><val xsi:type="ArrayOfTag"><Tag><key>SYSTEM/DVS.UPLINKPG</key></Tag></val></propSet></objects>
+        </returnval>"#,
+        );
+        let infos: Vec<NetInfo> = objs.iter().map(|o| net_info(o).unwrap()).collect();
+        assert!(infos[0].full_trunk && !infos[0].uplink);
+        assert!(looks_like_uplink(&infos[0], "DVS0"));
+        assert!(!looks_like_uplink(&infos[0], "DVS1"));
+        assert!(!infos[1].full_trunk, "a trunk with a gap is not all VLANs");
+        assert!(!looks_like_uplink(&infos[1], "DVS0"));
+        assert!(infos[2].uplink && infos[3].uplink);
     }
 
     #[test]

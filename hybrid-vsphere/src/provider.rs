@@ -14,7 +14,10 @@ use crate::capabilities::{capabilities, DiscoveryFacts};
 use crate::config::VsphereConfig;
 use crate::inventory::discover;
 use crate::protocol::types::Mor;
+use crate::protocol::vapi::LibraryModel;
 use crate::session::Session;
+use crate::tags::TagCache;
+use crate::vapi::Vapi;
 
 /// Placement defaults and lookups found by discovery.
 #[derive(Debug, Clone)]
@@ -32,12 +35,24 @@ pub(crate) struct Facts {
     pub(crate) clusters: Vec<(String, Mor)>,
     /// The uplink port groups of the distributed switches (never listed as networks).
     pub(crate) uplinks: std::collections::BTreeSet<String>,
+    /// Switches whose `config.uplinkPortgroup` came back empty (vcsim 0.24.2): their
+    /// uplink port group is recognized by name and VLAN trunk instead.
+    pub(crate) switches_without_uplink_list: std::collections::BTreeSet<String>,
 }
 
 pub(crate) struct Inner {
     pub(crate) config: VsphereConfig,
     pub(crate) session: Session,
+    pub(crate) vapi: Vapi,
     pub(crate) views: Mutex<HashMap<&'static str, Mor>>,
+    /// The server-tag category and its tags' names.
+    pub(crate) tag_cache: Mutex<TagCache>,
+    /// Content libraries seen, by id.
+    pub(crate) libraries: std::sync::Mutex<HashMap<String, LibraryModel>>,
+    /// Held while the upload library is looked up or created (one creation at a time).
+    pub(crate) library_lock: Mutex<()>,
+    /// The datastore of each first-class disk seen, by disk id.
+    pub(crate) disk_datastores: std::sync::Mutex<HashMap<String, Mor>>,
     facts: RwLock<Arc<Facts>>,
     discovery: RwLock<Arc<DiscoveryFacts>>,
     caps: RwLock<Arc<Capabilities>>,
@@ -68,21 +83,28 @@ impl Inner {
     #[cfg(test)]
     pub(crate) fn for_tests(config: VsphereConfig, session: Session) -> Arc<Inner> {
         let root = session.content.root_folder.clone();
+        let vapi = Vapi::new(&config).expect("a vAPI transport for the test config");
         Arc::new(Inner {
             config,
             session,
+            vapi,
             views: Mutex::new(HashMap::new()),
+            tag_cache: Mutex::new(TagCache::default()),
+            libraries: std::sync::Mutex::new(HashMap::new()),
+            library_lock: Mutex::new(()),
+            disk_datastores: std::sync::Mutex::new(HashMap::new()),
             facts: RwLock::new(Arc::new(Facts {
                 datacenter: Mor::new("Datacenter", "datacenter-2"),
                 datacenter_name: "DC0".into(),
                 vm_folder: root,
                 pool: Some(Mor::new("ResourcePool", "resgroup-9")),
                 datastore: Some((Mor::new("Datastore", "datastore-1"), "LocalDS_0".into())),
-                datastores: BTreeMap::new(),
+                datastores: BTreeMap::from([("datastore-1".to_owned(), "LocalDS_0".to_owned())]),
                 network: None,
                 switches: Vec::new(),
                 clusters: Vec::new(),
                 uplinks: std::collections::BTreeSet::new(),
+                switches_without_uplink_list: std::collections::BTreeSet::new(),
             })),
             discovery: RwLock::new(Arc::new(DiscoveryFacts::default())),
             caps: RwLock::new(Arc::new(Capabilities::default())),
@@ -91,7 +113,21 @@ impl Inner {
 
     async fn refresh(&self) -> Result<()> {
         self.views.lock().await.clear();
-        let (facts, d) = discover(self).await?;
+        let (facts, mut d) = discover(self).await?;
+        d.first_class_disks = self.session.content.vstorage_object_manager.is_some();
+        match self.vapi.flavour().await {
+            Ok(f) => {
+                d.automation_api = Some(f.prefix().to_owned());
+                d.automation_api_error = None;
+            }
+            // The same credentials worked for vim25: say so, do not hide it.
+            Err(e) if e.kind() == hybrid_core::ErrorKind::Unauthenticated => return Err(e),
+            Err(e) => {
+                tracing::warn!(target: "hybrid_vsphere", error = %e, "the vSphere Automation API did not answer: tags and the content library are unavailable");
+                d.automation_api = None;
+                d.automation_api_error = Some(e.to_string());
+            }
+        }
         let caps = capabilities(&d);
         self.set_facts(facts);
         if let Ok(mut g) = self.discovery.write() {
@@ -140,6 +176,7 @@ impl VsphereProvider {
         let session = Session::connect(&config)
             .await
             .map_err(|e| e.with_provider(name.clone()))?;
+        let vapi = Vapi::new(&config).map_err(|e| e.with_provider(name.clone()))?;
         let placeholder = Facts {
             datacenter: session.content.root_folder.clone(),
             datacenter_name: String::new(),
@@ -151,11 +188,17 @@ impl VsphereProvider {
             switches: Vec::new(),
             clusters: Vec::new(),
             uplinks: std::collections::BTreeSet::new(),
+            switches_without_uplink_list: std::collections::BTreeSet::new(),
         };
         let inner = Arc::new(Inner {
             config,
             session,
+            vapi,
             views: Mutex::new(HashMap::new()),
+            tag_cache: Mutex::new(TagCache::default()),
+            libraries: std::sync::Mutex::new(HashMap::new()),
+            library_lock: Mutex::new(()),
+            disk_datastores: std::sync::Mutex::new(HashMap::new()),
             facts: RwLock::new(Arc::new(placeholder)),
             discovery: RwLock::new(Arc::new(DiscoveryFacts::default())),
             caps: RwLock::new(Arc::new(Capabilities::default())),
@@ -178,17 +221,28 @@ impl VsphereProvider {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// SOAP calls sent so far (every attempt counts): the round trips of this provider.
+    /// SOAP calls sent so far (every attempt counts): the vim25 round trips of this
+    /// provider.
     pub fn soap_calls(&self) -> u64 {
         self.inner.session.transport.calls()
     }
 
-    /// Ends the vCenter session. Later calls log in again on their own.
+    /// vSphere Automation (REST) requests issued so far: every call, login, logout and
+    /// transfer counts once (a request the HTTP layer retries after a 5xx or a `401`
+    /// counts once; the new login after a `401` counts on its own).
+    pub fn rest_calls(&self) -> u64 {
+        self.inner.vapi.calls()
+    }
+
+    /// Ends the vCenter sessions: the vAPI session (`DELETE` on its session path),
+    /// then the vim25 session (`Logout`). Later calls log in again on their own.
     ///
     /// # Errors
-    /// Transport and service errors of `Logout`.
+    /// Transport and service errors of either logout (both are attempted).
     pub async fn logout(&self) -> Result<()> {
-        self.inner.session.logout().await
+        let rest = self.inner.vapi.logout().await;
+        let soap = self.inner.session.logout().await;
+        rest.and(soap)
     }
 }
 

@@ -419,6 +419,142 @@ pub(crate) struct AddPortgroup<'a> {
     pub(crate) spec: Vec<PortgroupSpec>,
 }
 
+/// `ID` (a first-class disk or snapshot id): `<id>uuid</id>` inside its element.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct VslmId {
+    pub(crate) id: String,
+}
+
+impl VslmId {
+    pub(crate) fn new(id: &str) -> VslmId {
+        VslmId { id: id.to_owned() }
+    }
+}
+
+/// `VslmCreateSpecDiskFileBackingSpec`, in WSDL order.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct DiskFileBackingSpec {
+    #[serde(rename = "@xsi:type")]
+    pub(crate) xsi_type: &'static str,
+    pub(crate) datastore: Mor,
+    #[serde(rename = "provisioningType", skip_serializing_if = "Option::is_none")]
+    pub(crate) provisioning_type: Option<String>,
+}
+
+/// `VslmCreateSpec`, in WSDL order.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct VslmCreateSpec {
+    pub(crate) name: String,
+    #[serde(rename = "keepAfterDeleteVm")]
+    pub(crate) keep_after_delete_vm: bool,
+    #[serde(rename = "backingSpec")]
+    pub(crate) backing_spec: DiskFileBackingSpec,
+    #[serde(rename = "capacityInMB")]
+    pub(crate) capacity_in_mb: u64,
+}
+
+/// `VcenterVStorageObjectManager.CreateDisk_Task`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateDisk<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) spec: &'a VslmCreateSpec,
+}
+
+/// `ListVStorageObject` (and any call with only a datastore).
+#[derive(Debug, Serialize)]
+pub(crate) struct OnDatastore<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) datastore: &'a Mor,
+}
+
+/// `RetrieveVStorageObject`, `DeleteVStorageObject_Task`, `RetrieveSnapshotInfo`: a
+/// disk id and its datastore.
+#[derive(Debug, Serialize)]
+pub(crate) struct DiskCall<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) id: VslmId,
+    pub(crate) datastore: &'a Mor,
+}
+
+/// `ExtendDisk_Task`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ExtendDisk<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) id: VslmId,
+    pub(crate) datastore: &'a Mor,
+    #[serde(rename = "newCapacityInMB")]
+    pub(crate) new_capacity_in_mb: u64,
+}
+
+/// `VStorageObjectCreateSnapshot_Task`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateDiskSnapshot<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) id: VslmId,
+    pub(crate) datastore: &'a Mor,
+    pub(crate) description: &'a str,
+}
+
+/// `DeleteSnapshot_Task` of the VStorageObjectManager.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeleteDiskSnapshot<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) id: VslmId,
+    pub(crate) datastore: &'a Mor,
+    #[serde(rename = "snapshotId")]
+    pub(crate) snapshot_id: VslmId,
+}
+
+/// `CreateDiskFromSnapshot_Task`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CreateDiskFromSnapshot<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    pub(crate) id: VslmId,
+    pub(crate) datastore: &'a Mor,
+    #[serde(rename = "snapshotId")]
+    pub(crate) snapshot_id: VslmId,
+    pub(crate) name: &'a str,
+}
+
+/// `VirtualMachine.AttachDisk_Task`, in WSDL order.
+#[derive(Debug, Serialize)]
+pub(crate) struct AttachDisk<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    #[serde(rename = "diskId")]
+    pub(crate) disk_id: VslmId,
+    pub(crate) datastore: &'a Mor,
+    #[serde(rename = "controllerKey", skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_key: Option<i32>,
+    #[serde(rename = "unitNumber", skip_serializing_if = "Option::is_none")]
+    pub(crate) unit_number: Option<i32>,
+}
+
+/// `VirtualMachine.DetachDisk_Task`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DetachDisk<'a> {
+    #[serde(rename = "@xmlns")]
+    pub(crate) xmlns: &'static str,
+    pub(crate) _this: &'a Mor,
+    #[serde(rename = "diskId")]
+    pub(crate) disk_id: VslmId,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

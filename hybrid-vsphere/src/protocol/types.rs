@@ -304,6 +304,74 @@ impl TaskInfo {
     }
 }
 
+/// `VStorageObject`: a first-class disk, the parts a volume needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VStorageObject {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) create_time: Option<String>,
+    pub(crate) capacity_mb: u64,
+    pub(crate) datastore: Option<Mor>,
+    pub(crate) file_path: Option<String>,
+    pub(crate) provisioning_type: Option<String>,
+    pub(crate) consumers: Vec<String>,
+}
+
+impl VStorageObject {
+    pub(crate) fn from_node(n: &Node) -> Result<VStorageObject, ShapeError> {
+        let config = n.req("config")?;
+        let id = config.req("id")?.req_text("id")?.trim().to_owned();
+        if id.is_empty() {
+            return Err(ShapeError("a VStorageObject has an empty id".into()));
+        }
+        let backing = config.child("backing");
+        Ok(VStorageObject {
+            id,
+            name: config.child_text("name").unwrap_or("").to_owned(),
+            create_time: config.child_text("createTime").map(str::to_owned),
+            capacity_mb: config.child_num::<i64>("capacityInMB")?.unwrap_or(0).max(0) as u64,
+            datastore: backing
+                .and_then(|b| b.child("datastore"))
+                .map(Mor::from_node)
+                .transpose()?,
+            file_path: backing
+                .and_then(|b| b.child_text("filePath"))
+                .map(str::to_owned),
+            provisioning_type: backing
+                .and_then(|b| b.child_text("provisioningType"))
+                .map(str::to_owned),
+            consumers: config
+                .children_named("consumerId")
+                .filter_map(|c| c.child_text("id"))
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+/// One snapshot of a first-class disk (`VStorageObjectSnapshotInfoVStorageObjectSnapshot`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DiskSnapshot {
+    pub(crate) id: String,
+    pub(crate) create_time: Option<String>,
+    pub(crate) description: String,
+}
+
+impl DiskSnapshot {
+    /// The `snapshots` of a `VStorageObjectSnapshotInfo`.
+    pub(crate) fn list(info: &Node) -> Result<Vec<DiskSnapshot>, ShapeError> {
+        info.children_named("snapshots")
+            .map(|s| {
+                Ok(DiskSnapshot {
+                    id: s.req("id")?.req_text("id")?.trim().to_owned(),
+                    create_time: s.child_text("createTime").map(str::to_owned),
+                    description: s.child_text("description").unwrap_or("").to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
