@@ -12,6 +12,7 @@
 //! | `AnotherOperationInProgress`, `RetryableError` | `Conflict`, retryable |
 //! | `MissingSubscriptionRegistration`, `SubscriptionNotRegistered` | `Config` |
 //! | `SkuNotAvailable`, `InvalidParameter`, `BadRequest` (409) | `InvalidInput` |
+//! | `InvalidResourceReference`, `LinkedInvalidPropertyId` (400: a referenced resource is missing) | `NotFound` |
 //! | `…QuotaExceeded`, `OperationNotAllowed` naming a quota | `QuotaExceeded` |
 //!
 //! and adds the `x-ms-correlation-request-id` hybrid sent with the request to the
@@ -51,8 +52,10 @@ const IN_USE_CODES: &[&str] = &[
     "NicReservedForAnotherVm",
     "SubnetInUse",
     "OperationNotAllowed",
-    "InvalidResourceReference",
 ];
+
+/// ARM error codes of a request that names a resource that does not exist (`400`).
+const MISSING_CODES: &[&str] = &["InvalidResourceReference", "LinkedInvalidPropertyId"];
 
 /// ARM error codes for "try again later".
 const BUSY_CODES: &[&str] = &["AnotherOperationInProgress", "RetryableError"];
@@ -91,6 +94,9 @@ fn refined_kind(e: &Error) -> Option<(ErrorKind, bool)> {
     }
     if CONFIG_CODES.iter().any(|c| has_code(msg, c)) {
         return Some((ErrorKind::Config, false));
+    }
+    if status == 400 && MISSING_CODES.iter().any(|c| has_code(msg, c)) {
+        return Some((ErrorKind::NotFound, false));
     }
     if status == 400 && IN_USE_CODES.iter().any(|c| has_code(msg, c)) {
         return Some((ErrorKind::Conflict, false));
