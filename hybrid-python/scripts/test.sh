@@ -48,4 +48,4 @@ echo "wheel built in $(( $(date +%s) - started )) s: $(ls "$wheels")"
 
 step "pytest"
 cd "$here"
-"$venv/bin/python" -m pytest -p no:cacheprovider "$@" tests
+"$venv/bin/python" -m pytest "$@" tests

@@ -141,7 +141,9 @@ impl ListState {
 
 /// An iterator over a listing: the first page is fetched on the first `next()`, each
 /// further page only when the previous one is used up, with the GIL released while
-/// the request runs. An error is raised once; the iterator then ends.
+/// the request runs. An error is raised once; the iterator then ends. One iterator
+/// belongs to one thread at a time (another thread's `next()` during a fetch raises
+/// `RuntimeError`).
 #[pyclass(name = "ListIterator", module = "hybrid")]
 pub(crate) struct PyListIterator {
     state: ListState,
@@ -175,8 +177,7 @@ impl PyListIterator {
         }
     }
 
-    /// How many pages have been fetched so far is not tracked; this says whether the
-    /// last page has been fetched.
+    /// Whether the last page has been fetched (its items may still be pending).
     #[getter]
     fn exhausted(&self) -> bool {
         self.state.exhausted()
