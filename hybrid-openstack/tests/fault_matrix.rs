@@ -39,10 +39,8 @@ async fn fake(b: FakeOpenStackBuilder) -> FakeOpenStack {
     b.start().await.expect("the fake starts")
 }
 
-async fn try_connect(
-    fake: &FakeOpenStack,
-    opts: ClientOptions,
-) -> hybrid_core::Result<OpenStackProvider> {
+/// The fake's clouds.yaml entry, loaded the way users load theirs.
+fn cloud_of(fake: &FakeOpenStack) -> hybrid_openstack::config::CloudConfig {
     let dir = std::env::temp_dir().join(format!(
         "hybrid-faults-{}-{}",
         std::process::id(),
@@ -55,9 +53,15 @@ async fn try_connect(
         .with_clouds_file(&file)
         .load(Some("faults"))
         .unwrap();
-    let p = OpenStackProvider::connect_ungated(&cloud, opts).await;
     std::fs::remove_dir_all(dir).ok();
-    p
+    cloud
+}
+
+async fn try_connect(
+    fake: &FakeOpenStack,
+    opts: ClientOptions,
+) -> hybrid_core::Result<OpenStackProvider> {
+    OpenStackProvider::connect_ungated(&cloud_of(fake), opts).await
 }
 
 async fn connect(fake: &FakeOpenStack) -> OpenStackProvider {
@@ -384,15 +388,7 @@ async fn secrets_never_reach_logs_errors_or_debug() {
             .servers(3),
     )
     .await;
-    let dir = std::env::temp_dir().join(format!("hybrid-secrets-{}", fake.addr().port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("clouds.yaml");
-    std::fs::write(&file, fake.clouds_yaml("secrets")).unwrap();
-    let cloud = ConfigLoader::new()
-        .with_clouds_file(&file)
-        .load(Some("secrets"))
-        .unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let cloud = cloud_of(&fake);
     let p = OpenStackProvider::connect_ungated(&cloud, options())
         .await
         .unwrap();
