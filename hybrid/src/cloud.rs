@@ -29,6 +29,9 @@ pub enum CloudConfig {
     /// A vCenter (feature `vsphere`).
     #[cfg(feature = "vsphere")]
     Vsphere(VsphereSettings),
+    /// An Azure subscription's resource group (feature `azure`).
+    #[cfg(feature = "azure")]
+    Azure(AzureSettings),
 }
 
 /// Where an OpenStack cloud's settings come from: a `clouds.yaml` entry (with its
@@ -192,6 +195,176 @@ impl<'de> Deserialize<'de> for VsphereSettings {
     }
 }
 
+/// Where an Azure resource group's settings come from: the config itself, with the
+/// fields of [`AzureConfig`](hybrid_azure::AzureConfig), or — when it names no field at
+/// all — the `AZURE_*` variables, read when connecting.
+///
+/// ```json
+/// {"kind": "azure", "subscription_id": "00000000-0000-0000-0000-000000000000",
+///  "resource_group": "web", "location": "westeurope",
+///  "tenant_id": "contoso.onmicrosoft.com", "client_id": "…", "client_secret": "…"}
+/// {"kind": "azure", "cloud": "china", "…": "…"}
+/// {"kind": "azure"}
+/// ```
+///
+/// `cloud` is a sovereign cloud's name (`public`, `china`, `us_government`) or a mapping
+/// `{authority_host, resource_manager}`. Unknown fields are rejected, and a given config
+/// is validated when it is parsed or built
+/// ([`AzureConfig::validate`](hybrid_azure::AzureConfig::validate)). Neither `Debug` nor
+/// serialization ever shows the client secret: it is never serialized back out, nor are
+/// the `http` and `throttle` options.
+#[cfg(feature = "azure")]
+#[derive(Clone, Default)]
+pub struct AzureSettings {
+    /// `None`: read the environment when connecting. Always validated. Boxed: an
+    /// `AzureConfig` is large beside the other kinds.
+    config: Option<Box<hybrid_azure::AzureConfig>>,
+}
+
+#[cfg(feature = "azure")]
+impl AzureSettings {
+    /// Settings read from the `AZURE_*` variables when connecting (see
+    /// [`AzureConfig::from_env`](hybrid_azure::AzureConfig::from_env)).
+    pub fn from_environment() -> AzureSettings {
+        AzureSettings { config: None }
+    }
+
+    /// Settings given in full.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) as
+    /// [`AzureConfig::validate`](hybrid_azure::AzureConfig::validate).
+    pub fn new(config: hybrid_azure::AzureConfig) -> Result<AzureSettings> {
+        config.validate()?;
+        Ok(AzureSettings {
+            config: Some(Box::new(config)),
+        })
+    }
+
+    /// The given (validated) config; `None` when the environment is to be read.
+    pub fn config(&self) -> Option<&hybrid_azure::AzureConfig> {
+        self.config.as_deref()
+    }
+
+    /// The config to connect with: the given one, or the environment's.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) as
+    /// [`AzureConfig::from_env`](hybrid_azure::AzureConfig::from_env).
+    pub fn resolve(&self) -> Result<hybrid_azure::AzureConfig> {
+        match &self.config {
+            Some(c) => Ok(c.as_ref().clone()),
+            None => hybrid_azure::AzureConfig::from_env(),
+        }
+    }
+}
+
+#[cfg(feature = "azure")]
+impl std::fmt::Debug for AzureSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.config {
+            // AzureConfig's Debug redacts the client secret.
+            Some(c) => f.debug_tuple("AzureSettings").field(c).finish(),
+            None => f.write_str("AzureSettings(from AZURE_*)"),
+        }
+    }
+}
+
+#[cfg(feature = "azure")]
+fn credential_kind_name(kind: hybrid_azure::CredentialKind) -> &'static str {
+    use hybrid_azure::CredentialKind as K;
+    match kind {
+        K::ClientSecret => "client_secret",
+        K::ClientCertificate => "client_certificate",
+        K::WorkloadIdentity => "workload_identity",
+        K::ManagedIdentity => "managed_identity",
+    }
+}
+
+#[cfg(feature = "azure")]
+impl Serialize for AzureSettings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(c) = &self.config {
+            // Every field but the client secret and the http / throttle options.
+            m.serialize_entry("name", &c.name)?;
+            let optional = [
+                ("tenant_id", &c.tenant_id),
+                ("client_id", &c.client_id),
+                ("managed_identity_endpoint", &c.managed_identity_endpoint),
+            ];
+            for (k, v) in optional {
+                if let Some(v) = v {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+            if let Some(p) = &c.client_certificate_path {
+                m.serialize_entry("client_certificate_path", p)?;
+            }
+            m.serialize_entry("send_certificate_chain", &c.send_certificate_chain)?;
+            if let Some(p) = &c.federated_token_file {
+                m.serialize_entry("federated_token_file", p)?;
+            }
+            if !c.credentials.is_empty() {
+                let names: Vec<&str> = c
+                    .credentials
+                    .iter()
+                    .map(|k| credential_kind_name(*k))
+                    .collect();
+                m.serialize_entry("credentials", &names)?;
+            }
+            let mut cloud = serde_json::Map::new();
+            cloud.insert(
+                "authority_host".into(),
+                c.cloud.authority_host.clone().into(),
+            );
+            cloud.insert(
+                "resource_manager".into(),
+                c.cloud.resource_manager.clone().into(),
+            );
+            m.serialize_entry("cloud", &cloud)?;
+            m.serialize_entry("subscription_id", &c.subscription_id)?;
+            m.serialize_entry("resource_group", &c.resource_group)?;
+            m.serialize_entry("location", &c.location)?;
+            m.serialize_entry("admin_username", &c.admin_username)?;
+            m.serialize_entry("stop_deallocates", &c.stop_deallocates)?;
+            m.serialize_entry("vnet_address_space", &c.vnet_address_space)?;
+            m.serialize_entry("public_ip_sku", &c.public_ip_sku)?;
+            m.serialize_entry("disk_sku", &c.disk_sku)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "azure")]
+impl<'de> Deserialize<'de> for AzureSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        if fields.is_empty() {
+            return Ok(AzureSettings::from_environment());
+        }
+        // A sovereign cloud by name.
+        let named_cloud = match fields.get("cloud") {
+            Some(serde_json::Value::String(name)) => Some(
+                hybrid_azure::CloudEnvironment::by_name(name)
+                    .map_err(|e| D::Error::custom(e.message()))?,
+            ),
+            _ => None,
+        };
+        if named_cloud.is_some() {
+            fields.remove("cloud");
+        }
+        let mut config: hybrid_azure::AzureConfig =
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        if let Some(cloud) = named_cloud {
+            config.cloud = cloud;
+        }
+        AzureSettings::new(config).map_err(|e| D::Error::custom(e.message()))
+    }
+}
+
 impl CloudConfig {
     /// Parses a JSON document.
     ///
@@ -224,7 +397,11 @@ impl CloudConfig {
     ///   `vsphere` (feature `vsphere`), configured by govc's `GOVC_URL`,
     ///   `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`, … or their `VSPHERE_*`
     ///   twins, read here (see
-    ///   [`VsphereConfig::from_env`](hybrid_vsphere::VsphereConfig::from_env)).
+    ///   [`VsphereConfig::from_env`](hybrid_vsphere::VsphereConfig::from_env)); or
+    ///   `azure` (feature `azure`), configured by `AZURE_SUBSCRIPTION_ID`,
+    ///   `AZURE_RESOURCE_GROUP`, `AZURE_LOCATION`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    ///   `AZURE_CLIENT_SECRET`, … read here (see
+    ///   [`AzureConfig::from_env`](hybrid_azure::AzureConfig::from_env)).
     ///
     /// # Errors
     /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) when the variables are
@@ -256,6 +433,10 @@ impl CloudConfig {
             "vsphere" => Ok(CloudConfig::Vsphere(VsphereSettings::new(
                 hybrid_vsphere::VsphereConfig::from_env()?,
             )?)),
+            #[cfg(feature = "azure")]
+            "azure" => Ok(CloudConfig::Azure(AzureSettings::new(
+                hybrid_azure::AzureConfig::from_env()?,
+            )?)),
             other => Err(Error::config(format!(
                 "HYBRID_PROVIDER={other:?} is not a provider kind this build supports"
             ))),
@@ -278,7 +459,9 @@ impl Cloud {
     /// [`OpenStackProvider::connect`](hybrid_openstack::OpenStackProvider::connect);
     /// vSphere: see [`VsphereProvider::connect`](hybrid_vsphere::VsphereProvider::connect),
     /// which also refuses a standalone
-    /// ESXi host with [`ErrorKind::Unsupported`](hybrid_core::ErrorKind::Unsupported)).
+    /// ESXi host with [`ErrorKind::Unsupported`](hybrid_core::ErrorKind::Unsupported);
+    /// Azure: see [`AzureProvider::connect`](hybrid_azure::AzureProvider::connect), which
+    /// reports every credential of the chain that failed).
     pub async fn connect(config: CloudConfig) -> Result<Cloud> {
         match config {
             #[cfg(feature = "mock")]
@@ -294,6 +477,10 @@ impl Cloud {
             #[cfg(feature = "vsphere")]
             CloudConfig::Vsphere(settings) => Ok(Cloud::from_provider(
                 hybrid_vsphere::connect(settings.resolve()?).await?,
+            )),
+            #[cfg(feature = "azure")]
+            CloudConfig::Azure(settings) => Ok(Cloud::from_provider(
+                hybrid_azure::connect(settings.resolve()?).await?,
             )),
         }
     }

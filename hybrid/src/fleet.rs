@@ -8,7 +8,7 @@
 //! deadline_ms: 10000                  # per environment, unless it sets its own
 //! environments:                       # in order: placement breaks ties by it
 //!   vsphere-prod:
-//!     kind: vsphere                   # any kind of CloudConfig: mock, openstack, vsphere
+//!     kind: vsphere                   # any kind of CloudConfig: mock, openstack, vsphere, azure
 //!     url: https://vcenter.example/sdk
 //!     user: administrator@vsphere.local
 //!     password_from: {env: VSPHERE_PROD_PASSWORD}   # or {file: /run/secrets/vc-prod}
@@ -22,8 +22,13 @@
 //!     tags: {tier: dev}
 //!     deadline_ms: 5000
 //!   azure-public:
-//!     kind: mock
-//!     profile: azure
+//!     kind: azure                     # a subscription's resource group, Entra ID credentials
+//!     subscription_id: 00000000-0000-0000-0000-000000000000
+//!     resource_group: public-web
+//!     location: westeurope
+//!     tenant_id: contoso.onmicrosoft.com
+//!     client_id: 11111111-1111-1111-1111-111111111111
+//!     client_secret_from: {env: AZURE_CLIENT_SECRET}
 //!     roles: [public-web]
 //!     tags: {tier: production, public_bandwidth: high}
 //! policy:
@@ -35,7 +40,8 @@
 //!
 //! An environment is a [`CloudConfig`] (its `kind` and that kind's fields, so an
 //! OpenStack region is a `clouds.yaml` entry plus a region name, and `kind: vsphere`
-//! or `kind: openstack` with no other field reads `GOVC_*` or `OS_*`), plus `roles`,
+//! `kind: openstack` or `kind: azure` with no other field reads `GOVC_*`, `OS_*` or
+//! `AZURE_*`), plus `roles`,
 //! policy `tags` and an optional `deadline_ms`. Secrets never have to be inline: any
 //! field `X` can be given as `X_from: {env: VAR}` or `X_from: {file: path}` (read when
 //! the environment is opened, trailing newline removed), or in a separate
@@ -278,7 +284,7 @@ impl EnvironmentConfig {
             secrets.push((field, source));
         }
         if !fields.contains_key("kind") {
-            return Err(bad("needs a `kind` (mock, openstack, vsphere)".into()));
+            return Err(bad("needs a `kind` (mock, openstack, vsphere, azure)".into()));
         }
         if fields.get("kind") == Some(&Value::String("mock".into())) && !fields.contains_key("name")
         {

@@ -15,7 +15,8 @@
 //! profiles; `openstack` adds the OpenStack backend ([`openstack`], configured from
 //! `clouds.yaml` or `OS_*` as openstacksdk is); `vsphere` adds the vSphere backend
 //! ([`vsphere`], vCenter only, configured from a JSON config or govc's `GOVC_*`
-//! variables); the `azure` backend arrives as a feature of the same name.
+//! variables); `azure` adds the Azure backend ([`azure`], Azure Resource Manager with
+//! Entra ID credentials, configured from a JSON config or the `AZURE_*` variables).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -42,6 +43,8 @@ pub mod fleet;
 pub use cloud::OpenstackConfig;
 #[cfg(feature = "vsphere")]
 pub use cloud::VsphereSettings;
+#[cfg(feature = "azure")]
+pub use cloud::AzureSettings;
 pub use cloud::{Cloud, CloudConfig};
 
 pub use hybrid_core::*;
@@ -54,3 +57,8 @@ pub use hybrid_openstack as openstack;
 /// [`connect`](hybrid_vsphere::connect).
 #[cfg(feature = "vsphere")]
 pub use hybrid_vsphere as vsphere;
+/// The Azure backend (feature `azure`): [`AzureProvider`](hybrid_azure::AzureProvider)
+/// with its `api` stratum, [`AzureConfig`](hybrid_azure::AzureConfig), the credential
+/// chain and [`connect`](hybrid_azure::connect).
+#[cfg(feature = "azure")]
+pub use hybrid_azure as azure;
