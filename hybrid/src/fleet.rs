@@ -284,7 +284,9 @@ impl EnvironmentConfig {
             secrets.push((field, source));
         }
         if !fields.contains_key("kind") {
-            return Err(bad("needs a `kind` (mock, openstack, vsphere, azure)".into()));
+            return Err(bad(
+                "needs a `kind` (mock, openstack, vsphere, azure)".into()
+            ));
         }
         if fields.get("kind") == Some(&Value::String("mock".into())) && !fields.contains_key("name")
         {

@@ -39,14 +39,19 @@
 mod cloud;
 pub mod fleet;
 
+#[cfg(feature = "azure")]
+pub use cloud::AzureSettings;
 #[cfg(feature = "openstack")]
 pub use cloud::OpenstackConfig;
 #[cfg(feature = "vsphere")]
 pub use cloud::VsphereSettings;
-#[cfg(feature = "azure")]
-pub use cloud::AzureSettings;
 pub use cloud::{Cloud, CloudConfig};
 
+/// The Azure backend (feature `azure`): [`AzureProvider`](hybrid_azure::AzureProvider)
+/// with its `api` stratum, [`AzureConfig`](hybrid_azure::AzureConfig), the credential
+/// chain and [`connect`](hybrid_azure::connect).
+#[cfg(feature = "azure")]
+pub use hybrid_azure as azure;
 pub use hybrid_core::*;
 /// The OpenStack backend (feature `openstack`): [`OpenStackProvider`](hybrid_openstack::OpenStackProvider),
 /// its configuration loader and its `api` stratum.
@@ -57,8 +62,3 @@ pub use hybrid_openstack as openstack;
 /// [`connect`](hybrid_vsphere::connect).
 #[cfg(feature = "vsphere")]
 pub use hybrid_vsphere as vsphere;
-/// The Azure backend (feature `azure`): [`AzureProvider`](hybrid_azure::AzureProvider)
-/// with its `api` stratum, [`AzureConfig`](hybrid_azure::AzureConfig), the credential
-/// chain and [`connect`](hybrid_azure::connect).
-#[cfg(feature = "azure")]
-pub use hybrid_azure as azure;

@@ -109,7 +109,10 @@ fn azure_configs_validate_name_clouds_and_never_show_the_secret() {
             r#"{"kind": "azure", "subscription_id": "00000000-0000-0000-0000-000000000001", "resource_group": "web", "location": "westeurope", "cloud": "mars"}"#,
             "mars",
         ),
-        (r#"{"kind": "azure", "resource_grup": "web"}"#, "resource_grup"),
+        (
+            r#"{"kind": "azure", "resource_grup": "web"}"#,
+            "resource_grup",
+        ),
     ] {
         let e = CloudConfig::from_json(json).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);

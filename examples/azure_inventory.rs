@@ -1,35 +1,71 @@
-//! Lists what one Azure resource group holds, from the `AZURE_*` variables:
+//! `azure_inventory`: what one Azure resource group holds — VMs with their power state
+//! and size, virtual networks, managed disks, images — and what Azure cannot do, with
+//! the reason, through the facade's `azure` feature.
+//!
+//! From the standard variables (a client secret here; a certificate, a federated token
+//! file or managed identity work too, see `hybrid::azure::config`):
 //!
 //! ```text
 //! AZURE_TENANT_ID=… AZURE_CLIENT_ID=… AZURE_CLIENT_SECRET=… \
 //! AZURE_SUBSCRIPTION_ID=… AZURE_RESOURCE_GROUP=… AZURE_LOCATION=westeurope \
-//!     cargo run -p hybrid-azure --example azure_inventory
+//!     cargo run -p hybrid-examples --example azure_inventory
 //! ```
 //!
-//! (a certificate, a federated token file or managed identity work too; see
-//! `hybrid_azure::config`). A list that fails is reported and the others go on.
+//! Without `AZURE_SUBSCRIPTION_ID` it runs on an in-process fake of ARM and Entra ID on
+//! 127.0.0.1 (no setup). A list that fails is reported and the others go on.
 
 use futures::TryStreamExt;
-use hybrid_core::ListOptions;
+use hybrid::{Cloud, CloudConfig, ListOptions};
+use hybrid_fake_azure::FakeAzure;
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = hybrid_azure::AzureConfig::from_env()?;
-    let provider = hybrid_azure::connect(config).await?;
-    let info = provider.info();
+    // Keeps the fake (when used) running until the end.
+    let mut _fake = None;
+    let config = if std::env::var_os("AZURE_SUBSCRIPTION_ID").is_some() {
+        // No field at all: the AZURE_* variables.
+        CloudConfig::from_json(r#"{"kind": "azure"}"#)?
+    } else {
+        let secret = "example-only-secret";
+        let fake = FakeAzure::builder()
+            .client("11111111-2222-4333-8444-555555555555", secret)
+            .servers(5)
+            .page_size(2)
+            .start()
+            .await?;
+        println!(
+            "(no AZURE_SUBSCRIPTION_ID: an in-process fake of ARM and Entra ID at {})",
+            fake.url()
+        );
+        let config = serde_json::json!({
+            "kind": "azure",
+            "name": "azure-public",
+            "subscription_id": fake.subscription_id(),
+            "resource_group": fake.resource_group(),
+            "location": fake.location(),
+            "tenant_id": fake.tenant_id(),
+            "client_id": fake.client_id(),
+            "client_secret": secret,
+            "cloud": {"authority_host": fake.url(), "resource_manager": fake.url()},
+        });
+        _fake = Some(fake);
+        CloudConfig::from_json(&config.to_string())?
+    };
+    let cloud = Cloud::connect(config).await?;
+    let info = cloud.info();
     println!(
         "{} ({}), {}",
         info.name,
         info.region.as_deref().unwrap_or("?"),
         info.variant.as_deref().unwrap_or("")
     );
-    for (feature, cap) in provider.capabilities().unsupported() {
+    for (feature, cap) in cloud.capabilities().unsupported() {
         if let Some(r) = &cap.reason {
             println!("  not available: {feature}: {r}");
         }
     }
 
-    match provider
+    match cloud
         .compute()
         .list_servers(ListOptions::new())
         .try_collect::<Vec<_>>()
@@ -49,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => println!("servers: {e}"),
     }
-    match provider
+    match cloud
         .network()
         .list_networks(ListOptions::new())
         .try_collect::<Vec<_>>()
@@ -63,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => println!("networks: {e}"),
     }
-    match provider
+    match cloud
         .storage()
         .list_volumes(ListOptions::new())
         .try_collect::<Vec<_>>()
@@ -77,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(e) => println!("volumes: {e}"),
     }
-    match provider
+    match cloud
         .images()
         .list_images(ListOptions::new())
         .try_collect::<Vec<_>>()
