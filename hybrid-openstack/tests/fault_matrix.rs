@@ -11,7 +11,7 @@ use hybrid_core::model::ServerStatus;
 use hybrid_core::operation::WaitOptions;
 use hybrid_core::provider::{Compute, Images};
 use hybrid_core::{ErrorKind, ListOptions};
-use hybrid_fake_openstack::{FakeOpenStack, FakeOpenStackBuilder};
+use hybrid_fake_openstack::{FakeOpenStack, FakeOpenStackBuilder, Lifecycle};
 use hybrid_http::{ClientOptions, RetryPolicy};
 use hybrid_openstack::config::ConfigLoader;
 use hybrid_openstack::OpenStackProvider;
@@ -342,6 +342,51 @@ async fn dropping_a_call_mid_request_holds_nothing() {
     fake.set_latency(Duration::ZERO);
     // Nothing is held: the next call re-authenticates and succeeds at once.
     assert_eq!(bounded(Duration::from_secs(3), list(&p)).await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn dropping_a_wait_mid_poll_leaves_no_poller_behind() {
+    let fake = fake(FakeOpenStack::builder().server_build(Lifecycle {
+        polls: 1_000_000,
+        delay: Duration::from_secs(3600),
+    }))
+    .await;
+    let p = connect(&fake).await;
+    let image = p
+        .list_images_page(&ListOptions::new(), None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+        .expect("the fake has an image");
+    let op = p
+        .create_server(&CreateServer::new("faults-dropped-wait", "1").with_image(image.id))
+        .await
+        .expect("Nova accepts the build");
+    let waiting = op
+        .with_options(WaitOptions {
+            timeout: Duration::from_secs(60),
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            ..WaitOptions::default()
+        })
+        .wait();
+    // The server stays in BUILD: the wait is cut short after several polls.
+    assert!(tokio::time::timeout(Duration::from_millis(300), waiting)
+        .await
+        .is_err());
+    let polls = fake.route_count("GET", "/compute/v2.1/servers/{id}");
+    assert!(polls >= 2, "the wait polled before it was dropped ({polls})");
+    // Dropped means stopped: no poll is sent afterwards, by anyone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.route_count("GET", "/compute/v2.1/servers/{id}"),
+        polls,
+        "no background poller"
+    );
+    // And nothing is held: the next call succeeds at once.
+    assert_eq!(bounded(Duration::from_secs(3), list(&p)).await.unwrap(), 1);
 }
 
 /// Captures every log line at TRACE for the current thread.
