@@ -160,6 +160,7 @@ struct Inner {
     context: ErrorContext,
     http_status: Option<u16>,
     request_id: Option<String>,
+    service_code: Option<String>,
     retry_after: Option<Duration>,
     retryable: bool,
     unsupported: Option<Reason>,
@@ -182,6 +183,7 @@ impl Error {
                 context: ErrorContext::default(),
                 http_status: None,
                 request_id: None,
+                service_code: None,
                 retry_after: None,
                 retryable: kind.is_retryable_by_default(),
                 unsupported: None,
@@ -272,6 +274,12 @@ impl Error {
         self
     }
 
+    /// Sets the service's own error code (see [`service_code`](Self::service_code)).
+    pub fn with_service_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.service_code = Some(code.into());
+        self
+    }
+
     /// Sets how long the service asked the caller to wait; marks the error retryable.
     pub fn with_retry_after(mut self, after: Duration) -> Self {
         self.inner.retry_after = Some(after);
@@ -322,6 +330,14 @@ impl Error {
     /// The service's request id, when it sent one.
     pub fn request_id(&self) -> Option<&str> {
         self.inner.request_id.as_deref()
+    }
+
+    /// The service's own error code, when its error body names one: for example ARM's
+    /// `error.code` (`SkuNotAvailable`, `OperationNotAllowed`), a vSphere fault type
+    /// (`InvalidPowerState`), Keystone's or Nova's fault name. Match on this rather
+    /// than on the message text.
+    pub fn service_code(&self) -> Option<&str> {
+        self.inner.service_code.as_deref()
     }
 
     /// How long the service asked to wait before retrying.
@@ -389,6 +405,9 @@ impl fmt::Debug for Error {
         if let Some(r) = &i.request_id {
             d.field("request_id", r);
         }
+        if let Some(c) = &i.service_code {
+            d.field("service_code", c);
+        }
         if let Some(r) = &i.retry_after {
             d.field("retry_after", r);
         }
@@ -439,6 +458,16 @@ mod tests {
         assert!(!s.contains("socket closed"));
         assert_eq!(e.source().unwrap().to_string(), "socket closed by peer");
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn the_service_code_is_kept_for_matching_and_debug() {
+        let e = Error::new(ErrorKind::Conflict, "the VM size is not available here")
+            .with_service_code("SkuNotAvailable")
+            .with_kind(ErrorKind::Unavailable);
+        assert_eq!(e.service_code(), Some("SkuNotAvailable"));
+        assert!(format!("{e:?}").contains("service_code: \"SkuNotAvailable\""));
+        assert_eq!(Error::config("x").service_code(), None);
     }
 
     #[test]
