@@ -377,7 +377,10 @@ async fn dropping_a_wait_mid_poll_leaves_no_poller_behind() {
         .await
         .is_err());
     let polls = fake.route_count("GET", "/compute/v2.1/servers/{id}");
-    assert!(polls >= 2, "the wait polled before it was dropped ({polls})");
+    assert!(
+        polls >= 2,
+        "the wait polled before it was dropped ({polls})"
+    );
     // Dropped means stopped: no poll is sent afterwards, by anyone.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
