@@ -1428,7 +1428,20 @@ fn update_vm(ctx: &Ctx<'_>, w: &mut World, k: &Key, v: &Value, patch: bool) -> R
             nic.vm = Some(k.clone());
         }
     }
-    let op = begin_vm_op(w, k, Kind::Update, None);
+    // A PUT while the VM is still being created carries the creation on: the running
+    // creation is preempted and the new operation finishes it (a client that sent
+    // its create PUT again, its first answer lost, gets one running VM).
+    let creating = w
+        .vms
+        .get(k)
+        .and_then(|v| v.op.as_ref())
+        .and_then(|id| w.ops.get(id))
+        .is_some_and(|o| o.kind == Kind::Create && o.status == Status::InProgress);
+    let op = if creating {
+        begin_vm_op(w, k, Kind::Create, Some(Power::Stopped))
+    } else {
+        begin_vm_op(w, k, Kind::Update, None)
+    };
     if let Some(m) = w.vms.get_mut(k) {
         m.size = size.name.clone();
         m.os_disk = os_disk;
@@ -1440,7 +1453,11 @@ fn update_vm(ctx: &Ctx<'_>, w: &mut World, k: &Key, v: &Value, patch: bool) -> R
             None if !patch => m.tags = None,
             None => {}
         }
-        m.prov = Prov::Updating;
+        m.prov = if creating {
+            Prov::Creating
+        } else {
+            Prov::Updating
+        };
     }
     let body = render_vm(w, &w.vms[k], false, false);
     Ok(lro::with_headers(

@@ -162,10 +162,12 @@ impl Default for RateLimits {
 }
 
 /// What a scripted fault does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum FaultAction {
     /// Answer this status with the service's error body.
     Status(u16, RetryAfter),
+    /// Answer this status with exactly this (JSON) body.
+    Respond(u16, bytes::Bytes),
     /// Close the connection without an answer.
     Drop,
     /// Delay the response.

@@ -94,6 +94,11 @@ impl Tokens {
         token
     }
 
+    /// Every access token issued so far.
+    pub(crate) fn issued(&self) -> Vec<String> {
+        self.issued.keys().cloned().collect()
+    }
+
     /// Every issued token is treated as expired from now on.
     pub(crate) fn revoke_all(&mut self) {
         for t in self.issued.values_mut() {
@@ -117,8 +122,21 @@ impl Tokens {
             return Err(TokenRejection::Expired(info.expires_secs));
         }
         let aud = info.audience.trim_end_matches('/');
+        let base = base.trim_end_matches('/');
+        // Behind a TLS front the fake sees `http://host:port`, the client used
+        // `https://host:port`: the same origin for this check.
+        let same_host = |a: &str| {
+            let strip = |u: &str| {
+                let l = u.to_ascii_lowercase();
+                l.strip_prefix("https://")
+                    .or_else(|| l.strip_prefix("http://"))
+                    .map(str::to_owned)
+            };
+            strip(a).is_some_and(|h| Some(h) == strip(base))
+        };
         let ok = ARM_AUDIENCES.iter().any(|a| a.eq_ignore_ascii_case(aud))
-            || aud.eq_ignore_ascii_case(base.trim_end_matches('/'));
+            || aud.eq_ignore_ascii_case(base)
+            || same_host(aud);
         if !ok {
             return Err(TokenRejection::Audience(info.audience.clone()));
         }

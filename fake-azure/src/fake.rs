@@ -362,6 +362,12 @@ impl FakeAzure {
         lock(&self.app.counters.routes).clear();
     }
 
+    /// Every access token Entra and IMDS issued so far (test secrets), for checking
+    /// that a client never shows them in logs, errors or `Debug` output.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.app.tokens().issued()
+    }
+
     /// Every issued token expires now: ARM answers 401 `ExpiredAuthenticationToken`
     /// with a `WWW-Authenticate: Bearer ...` challenge until the client gets a new one.
     pub fn revoke_tokens(&self) {
@@ -403,6 +409,26 @@ impl FakeAzure {
             method,
             path_prefix,
             FaultAction::Status(status, retry_after),
+            times,
+        );
+    }
+
+    /// The next `times` matching requests (see [`Self::fail_next`]) get `status` with
+    /// exactly `body` as `application/json` (for example truncated, malformed, empty or
+    /// mistyped JSON, or a document with values from a newer API version). The request
+    /// is not processed. Faults are checked before authentication.
+    pub fn respond_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        body: impl Into<Vec<u8>>,
+        times: u32,
+    ) {
+        self.push_fault(
+            method,
+            path_prefix,
+            FaultAction::Respond(status, bytes::Bytes::from(body.into())),
             times,
         );
     }

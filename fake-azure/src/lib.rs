@@ -102,7 +102,8 @@
 //! an observation too. A `Location` URL answers 202 while running, then 200 (204 for
 //! network deletions; the disk for DiskRP writes), or 400 (`Failed`) / 409
 //! (`Canceled`) with the error. A newer VM, disk or image operation preempts a
-//! running one (which ends `Canceled` with `OperationPreempted`); a network write
+//! running one (which ends `Canceled` with `OperationPreempted`; a VM PUT while the VM
+//! is still being created carries the creation on); a network write
 //! while an operation runs on the same resource is 409 `AnotherOperationInProgress`.
 //!
 //! ## Paging
@@ -123,7 +124,7 @@
 //!   past is refused (AADSTS700024). `aud` is not checked.
 //! - Entra issues tokens for any resource; ARM accepts only tokens whose audience is
 //!   `https://management.azure.com`, `https://management.core.windows.net` (or a
-//!   sovereign cloud's equivalent), or the fake's own URL.
+//!   sovereign cloud's equivalent), or the fake's own URL (`http` or, behind a TLS front, `https`).
 //! - Any well-formed `api-version` (`yyyy-MM-dd[-preview]`) is accepted for every
 //!   type; the shapes are those of the current versions (compute 2024-11-01, disks
 //!   2024-03-02, galleries 2024-03-03, network 2024-05-01).

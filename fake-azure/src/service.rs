@@ -321,7 +321,7 @@ fn take_fault(app: &App, method: &str, lower_path: &str) -> Option<FaultAction> 
     let mut faults = lock(&app.faults);
     let hit = faults.iter_mut().find(|f| f.matches(method, lower_path))?;
     hit.times -= 1;
-    let action = hit.action;
+    let action = hit.action.clone();
     faults.retain(|f| f.times > 0);
     Some(action)
 }
@@ -489,6 +489,12 @@ async fn pipeline(
         Some(FaultAction::Drop) => return Outcome::Drop,
         Some(FaultAction::Status(status, ra)) => {
             return Outcome::Resp(fault_response(app, entra_path, status, ra), None)
+        }
+        Some(FaultAction::Respond(status, body)) => {
+            return Outcome::Resp(
+                crate::http::Resp::raw(status, crate::http::JSON, body),
+                None,
+            )
         }
         Some(FaultAction::Stall(d)) => stall = Some(d),
         Some(FaultAction::Mangle(m)) => mangle = Some(m),

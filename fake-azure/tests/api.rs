@@ -539,6 +539,42 @@ async fn arm_requires_a_valid_token_and_api_version() {
         (r.status, r.code()),
         (401, "InvalidAuthenticationTokenAudience")
     );
+
+    // The fake's own origin is an audience, as `http` or (behind a TLS front) `https`;
+    // another port is not.
+    for (origin, status) in [
+        (az.fake.url(), 200),
+        (az.fake.url().replace("http://", "https://"), 200),
+        (
+            format!("https://127.0.0.1:{}", az.fake.addr().port() ^ 1),
+            401,
+        ),
+    ] {
+        let t = az
+            .http
+            .post(az.fake.token_url())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", az.fake.client_id()),
+                ("client_secret", az.fake.client_secret()),
+                ("scope", &format!("{origin}/.default")),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        let r = send(
+            &az.http,
+            Method::GET,
+            &url,
+            t["access_token"].as_str(),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, status, "{origin}");
+    }
 }
 
 #[tokio::test]
@@ -548,6 +584,11 @@ async fn tokens_expire_after_their_ttl() {
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let r = az.get(&az.sub(), RESOURCES).await;
     assert_eq!((r.status, r.code()), (401, "ExpiredAuthenticationToken"));
+    // The issued tokens are listed, for leak checks.
+    let second = client_token(&az.http, &az.fake).await;
+    let issued = az.fake.issued_tokens();
+    assert_eq!(issued.len(), 2);
+    assert!(issued.contains(&az.token) && issued.contains(&second));
 }
 
 #[tokio::test]
@@ -819,6 +860,22 @@ async fn scripted_faults() {
         dropped.is_err(),
         "the connection is closed without an answer"
     );
+    assert_eq!(az.get(&path, RESOURCES).await.status, 200);
+
+    // Scripted bodies are sent as they are, without processing the request.
+    az.fake
+        .respond_next("GET", &path, 200, &br#"{"value": "not a list"#[..], 1);
+    let r = az.get(&path, RESOURCES).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text, r#"{"value": "not a list"#);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
+    assert!(r.header("x-ms-request-id").is_some());
+    az.fake.respond_next("GET", &path, 202, Vec::new(), 1);
+    let r = az.get(&path, RESOURCES).await;
+    assert_eq!((r.status, r.text.as_str()), (202, ""));
     assert_eq!(az.get(&path, RESOURCES).await.status, 200);
 
     // A non-matching method is not faulted.

@@ -1215,6 +1215,24 @@ async fn a_newer_vm_operation_preempts_the_running_one() {
 }
 
 #[tokio::test]
+async fn a_create_put_sent_again_during_creation_carries_the_creation_on() {
+    let az = setup(FakeAzure::builder().lro_polls(3)).await;
+    az.vnet("v", "10.12.0.0/16", &[("s", "10.12.0.0/24")]).await;
+    az.nic("n", "v", "s", None).await;
+    let body = az.vm_body("n", "Standard_B1s");
+    let first = az.put(&az.vm_path("again"), COMPUTE, body.clone()).await;
+    assert_eq!(first.status, 201);
+    let second = az.put(&az.vm_path("again"), COMPUTE, body).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body["properties"]["provisioningState"], "Creating");
+    let (s, _) = az.wait(&first).await;
+    assert_eq!(s["error"]["code"], "OperationPreempted");
+    az.done(&second).await;
+    assert_eq!(az.power("again").await, "PowerState/running");
+    assert_eq!(az.fake.vm_count(), 1);
+}
+
+#[tokio::test]
 async fn reading_the_resource_also_advances_its_operation() {
     let az = setup(FakeAzure::builder().lro_polls(1)).await;
     az.vnet("v", "10.11.0.0/16", &[("s", "10.11.0.0/24")]).await;

@@ -20,8 +20,16 @@
 //! | `AZURE_LOCATION` | [`location`](AzureConfig::location) (required) |
 //! | `AZURE_IMDS_ENDPOINT` | [`managed_identity_endpoint`](AzureConfig::managed_identity_endpoint) |
 //! | `HYBRID_AZURE_CREDENTIALS` | [`credentials`](AzureConfig::credentials): the chain's order, comma-separated (`client_secret,managed_identity`) |
+//! | `REQUESTS_CA_BUNDLE` | [`http.ca_bundle`](hybrid_http::ClientOptions::ca_bundle): a PEM file of extra CAs to trust (an enterprise CA, a TLS-inspecting proxy) |
 //!
-//! The last four are hybrid's own names. `AZURE_CLIENT_CERTIFICATE_PASSWORD` is refused
+//! `AZURE_IMDS_ENDPOINT`, `AZURE_RESOURCE_MANAGER_ENDPOINT`, `AZURE_CLOUD` and
+//! `HYBRID_AZURE_CREDENTIALS` are hybrid's own names. `REQUESTS_CA_BUNDLE` is the
+//! variable the Azure CLI and the Python SDKs read for a custom CA bundle; hybrid
+//! trusts its CAs *besides* the built-in roots (Python's `requests` trusts only the
+//! bundle). Certificate checks are never switched off by a variable: that takes
+//! [`ClientOptions::with_danger_accept_invalid_certs`](hybrid_http::ClientOptions::with_danger_accept_invalid_certs)
+//! (or `"http": {"danger_accept_invalid_certs": true}` in a configuration file), and
+//! `hybrid-http` logs a warning whenever a client is built with it. `AZURE_CLIENT_CERTIFICATE_PASSWORD` is refused
 //! with a `Config` error: encrypted keys are not read.
 //!
 //! Endpoints must be `https`, except on a loopback address (tests) and, for managed
@@ -413,6 +421,9 @@ impl AzureConfig {
         if let Some(r) = var("AZURE_RESOURCE_MANAGER_ENDPOINT") {
             c.cloud.resource_manager = r;
         }
+        if let Some(ca) = var("REQUESTS_CA_BUNDLE") {
+            c.http = c.http.with_ca_bundle(PathBuf::from(ca));
+        }
         if let Some(list) = var("HYBRID_AZURE_CREDENTIALS") {
             c.credentials = list
                 .split(',')
@@ -733,6 +744,14 @@ mod tests {
         assert_eq!(c.credential_order(), vec![CredentialKind::ClientSecret]);
         assert_eq!(c.cloud.scope(), "https://management.azure.com/.default");
         assert!(!format!("{c:?}").contains("pa55-w0rd-xyz"));
+        assert_eq!(c.http.ca_bundle, None);
+        assert!(!c.http.danger_accept_invalid_certs);
+        vars.push(("REQUESTS_CA_BUNDLE", "/etc/pki/corp-ca.pem"));
+        let c = AzureConfig::from_lookup(lookup(&vars)).unwrap();
+        assert_eq!(
+            c.http.ca_bundle.as_deref(),
+            Some(std::path::Path::new("/etc/pki/corp-ca.pem"))
+        );
     }
 
     #[test]

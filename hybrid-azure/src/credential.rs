@@ -53,14 +53,45 @@ pub trait Credential: TokenSource + fmt::Debug {
     fn describe(&self) -> String;
 }
 
-/// A token response of Entra ID or IMDS.
+/// The longest token lifetime believed from a token response: Entra ID access tokens
+/// live at most a day, managed identity tokens 24 hours. A larger `expires_in` (or an
+/// `expires_on` further ahead) is capped to it, so that a wrong answer can neither
+/// overflow the clock nor keep a token in use forever.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A token response of Entra ID (`access_token`, `expires_in` as a number) or IMDS
+/// (the same with string values, and `expires_on` in seconds since the epoch). Its
+/// `Debug` never shows the token.
+///
+/// ```
+/// let r: hybrid_azure::credential::TokenResponse =
+///     serde_json::from_str(r#"{"token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ0"}"#).unwrap();
+/// assert!(!format!("{r:?}").contains("eyJ0"));
+/// assert!(r.into_token().expires_at().is_some());
+/// ```
 #[derive(Deserialize)]
-struct TokenResponse {
+pub struct TokenResponse {
     access_token: SecretString,
     #[serde(default)]
     expires_in: Option<NumberOrString>,
     #[serde(default)]
     expires_on: Option<NumberOrString>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field(
+                "expires_in",
+                &self.expires_in.as_ref().and_then(NumberOrString::value),
+            )
+            .field(
+                "expires_on",
+                &self.expires_on.as_ref().and_then(NumberOrString::value),
+            )
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,7 +111,9 @@ impl NumberOrString {
 }
 
 impl TokenResponse {
-    fn into_token(self) -> Token {
+    /// The token, expiring after `expires_in` seconds, else at `expires_on`, else in
+    /// five minutes; never later than [`MAX_TOKEN_LIFETIME`] from now.
+    pub fn into_token(self) -> Token {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -96,7 +129,10 @@ impl TokenResponse {
                     .map(|on| on.saturating_sub(now))
             });
         match lifetime {
-            Some(secs) => Token::expiring_in(self.access_token, Duration::from_secs(secs)),
+            Some(secs) => Token::expiring_in(
+                self.access_token,
+                Duration::from_secs(secs).min(MAX_TOKEN_LIFETIME),
+            ),
             // Entra ID always says; be safe when a proxy does not.
             None => Token::expiring_in(self.access_token, Duration::from_secs(300)),
         }
@@ -877,6 +913,22 @@ mod tests {
         let t: TokenResponse =
             serde_json::from_str(r#"{"access_token": "x", "expires_in": 60}"#).unwrap();
         assert!(t.into_token().expires_at().is_some());
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_capped_not_a_panic() {
+        for body in [
+            r#"{"access_token": "x", "expires_in": 18446744073709551615}"#,
+            r#"{"access_token": "x", "expires_in": "18446744073709551615"}"#,
+            r#"{"access_token": "x", "expires_on": 18446744073709551615}"#,
+        ] {
+            let t: TokenResponse = serde_json::from_str(body).unwrap();
+            let left = t.into_token().expires_at().unwrap() - tokio::time::Instant::now();
+            assert!(
+                left <= MAX_TOKEN_LIFETIME && left > MAX_TOKEN_LIFETIME / 2,
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,24 @@
 //! Every function names its call (`METHOD path`) and its `api-version`
 //! ([`versions`]). Errors are those of [`ArmClient::execute`]: ARM's error body mapped to
 //! a kind, with the HTTP status, `x-ms-request-id` and correlation id.
+//!
+//! ## What is sent again
+//!
+//! `hybrid-http` retries `408`, `429`, `5xx`, timeouts and lost connections only for
+//! requests that are safe to repeat. Here that is:
+//!
+//! - every `GET`, `DELETE` and `PUT`. An ARM `PUT` is create-or-update with the whole
+//!   desired state, idempotent by ARM's contract: a `PUT` whose answer was lost and
+//!   that is sent again converges on the same resource (one VM, not two; the running
+//!   operation is replaced by the new one). `hybrid-azure/tests/fault_matrix.rs`
+//!   proves it with the fake's counts;
+//! - the VM actions that converge on a state (`start`, `powerOff`, `deallocate`), a
+//!   disk `PATCH` (absolute sizes and SKUs), a VM `PATCH` with `If-Match`, and a tags
+//!   `Merge` or `Replace`;
+//! - not `restart`, a VM `PATCH` without an etag, nor a tags `Delete`: those are sent
+//!   once, and a `5xx` to them is an error that is not marked retryable (the work may
+//!   have begun). A `429` to them is not retried either (a limit of `hybrid-http`),
+//!   but its error carries ARM's `Retry-After` ([`hybrid_core::Error::retry_after`]).
 
 pub mod compute;
 pub mod disks;
