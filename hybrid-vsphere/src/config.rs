@@ -13,6 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use hybrid_core::{Error, Result};
+use hybrid_http::ClientOptions;
 
 /// One size servers can be created with or resized to: a "flavor" of vSphere, which has
 /// none of its own. A VM's flavor is the catalogue entry whose vCPU count and memory
@@ -117,7 +118,9 @@ pub struct VsphereConfig {
     /// Accept any server certificate (lab setups only; logged as a warning).
     #[serde(default)]
     pub insecure: bool,
-    /// A PEM file of extra CA certificates to trust.
+    /// A PEM file of extra CA certificates to trust, besides the built-in roots (several
+    /// files joined with the path separator, `:` on Unix, as govc's
+    /// `GOVC_TLS_CA_CERTS` allows).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// The datacenter to work in (by name); the first one when unset.
@@ -356,6 +359,61 @@ impl VsphereConfig {
     /// The timeout of one SOAP call.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// The HTTP client options [`VsphereProvider::connect`](crate::VsphereProvider::connect)
+    /// uses: hybrid-http's defaults (retries, total deadline, body limits) with this
+    /// configuration's [`request_timeout`](Self::request_timeout), then
+    /// [`apply_to`](Self::apply_to).
+    ///
+    /// # Errors
+    /// As [`apply_to`](Self::apply_to).
+    pub fn client_options(&self) -> Result<ClientOptions> {
+        self.apply_to(ClientOptions::new().with_request_timeout(self.request_timeout()))
+    }
+
+    /// `base` with this configuration's TLS settings added: the CA file
+    /// (`GOVC_TLS_CA_CERTS`; as in govc, several files may be joined with the path
+    /// separator, `:` on Unix) is trusted besides the built-in roots, `insecure`
+    /// (`GOVC_INSECURE`) switches certificate checks off (hybrid-http logs a warning
+    /// whenever such a client is built), and the user agent becomes
+    /// `hybrid-vsphere/<version>` unless `base` set its own. Everything else of `base`
+    /// (timeouts, retry policy, proxy, body limits) is kept: this is what
+    /// [`VsphereProvider::connect_with_options`](crate::VsphereProvider::connect_with_options)
+    /// does with the options it is given.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](hybrid_core::ErrorKind::Config) when one of several CA
+    /// files cannot be read (a single file is read, and checked, when the client is
+    /// built).
+    pub fn apply_to(&self, base: ClientOptions) -> Result<ClientOptions> {
+        let mut o = base;
+        if let Some(ca) = &self.ca_file {
+            let files: Vec<PathBuf> = std::env::split_paths(ca)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect();
+            if files.len() > 1 {
+                let mut pem = Vec::new();
+                for f in &files {
+                    let bytes = std::fs::read(f).map_err(|e| {
+                        Error::config(format!("cannot read the CA bundle {}", f.display()))
+                            .with_source(e)
+                    })?;
+                    pem.extend_from_slice(&bytes);
+                    pem.push(b'\n');
+                }
+                o = o.with_ca_pem(pem);
+            } else {
+                o = o.with_ca_bundle(ca.clone());
+            }
+        }
+        if self.insecure {
+            o = o.with_danger_accept_invalid_certs(true);
+        }
+        if o.user_agent == hybrid_http::options::DEFAULT_USER_AGENT {
+            o = o.with_user_agent(concat!("hybrid-vsphere/", env!("CARGO_PKG_VERSION")));
+        }
+        Ok(o)
     }
 
     /// The password as text (tests only).

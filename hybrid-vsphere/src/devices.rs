@@ -77,7 +77,7 @@ fn is_scsi_controller(kind: &str) -> bool {
     )
 }
 
-fn is_nic(kind: &str) -> bool {
+pub(crate) fn is_nic(kind: &str) -> bool {
     matches!(
         kind,
         "VirtualVmxnet3"
@@ -91,7 +91,7 @@ fn is_nic(kind: &str) -> bool {
     )
 }
 
-fn disk(d: &RawDevice) -> Result<DiskInfo> {
+pub(crate) fn disk(d: &RawDevice) -> Result<DiskInfo> {
     let n = &d.node;
     let num = |k: &str| {
         n.child_num::<i64>(k)
@@ -114,7 +114,7 @@ fn disk(d: &RawDevice) -> Result<DiskInfo> {
     })
 }
 
-fn nic(d: &RawDevice) -> NicInfo {
+pub(crate) fn nic(d: &RawDevice) -> NicInfo {
     let n = &d.node;
     let backing = n.child("backing");
     let network = backing.and_then(|b| {

@@ -24,6 +24,13 @@
 //! ([`library`]: items, uploads through update sessions, URL imports, downloads, OVF
 //! deployment).
 //!
+//! Both go through one [`hybrid_http::HttpClient`]: the
+//! [`ClientOptions`](hybrid_http::ClientOptions) given to
+//! [`VsphereProvider::connect_with_options`] (timeouts, retry policy and total
+//! deadline, `Retry-After`, body limits, proxy, TLS) hold for SOAP and REST alike. A
+//! mutating vim25 call is never sent twice once it may have reached the vCenter.
+//! [`decode`] runs every decoder of vCenter answers without I/O.
+//!
 //! ## Mapping onto the core
 //!
 //! | core | vSphere |
@@ -52,6 +59,7 @@ pub(crate) mod api;
 pub mod capabilities;
 mod compute;
 pub mod config;
+pub mod decode;
 mod devices;
 pub mod error;
 mod images;

@@ -38,8 +38,8 @@ use hybrid_core::{
 
 use crate::api::library as api;
 use crate::protocol::vapi::{
-    DeployRequest, DeploymentSpec, DeploymentTarget, FileAddSpec, FilterRequest, Flavour,
-    ItemCreateSpec, ItemFile, ItemModel, LibraryModel, LocalLibraryCreateSpec, MapEntry,
+    DeployRequest, DeploymentResult, DeploymentSpec, DeploymentTarget, FileAddSpec, FilterRequest,
+    Flavour, ItemCreateSpec, ItemFile, ItemModel, LibraryModel, LocalLibraryCreateSpec, MapEntry,
     PublishInfo, StorageBacking, TransferEndpoint,
 };
 use crate::provider::{Inner, VsphereProvider};
@@ -663,38 +663,64 @@ impl Inner {
             },
         };
         let r = api::ovf_deploy(&self.vapi, item, &req).await?;
-        if !r.succeeded {
-            let why: Vec<String> = r
-                .error
-                .map(|e| e.errors.iter().map(|m| m.text()).collect())
-                .unwrap_or_default();
-            return Err(Error::new(
-                ErrorKind::OperationFailed,
-                format!(
-                    "deploying OVF item {item} failed: {}",
-                    if why.is_empty() {
-                        "the vCenter gave no reason".to_owned()
-                    } else {
-                        why.join("; ")
-                    }
-                ),
-            )
-            .with_resource(item));
-        }
-        match r.resource_id {
-            Some(rid) if rid.kind == "VirtualMachine" => Ok(rid.id),
-            Some(rid) => Err(Error::new(
-                ErrorKind::InvalidResponse,
-                format!(
-                    "deploying OVF item {item} made a {} ({}), not a VM",
-                    rid.kind, rid.id
-                ),
-            )),
-            None => Err(Error::new(
-                ErrorKind::InvalidResponse,
-                format!("deploying OVF item {item} succeeded but named no VM"),
-            )),
-        }
+        deployed_vm(item, r)
+    }
+}
+
+/// The VM an OVF deployment of `item` made, or why it failed (`OperationFailed` with
+/// the vCenter's reasons; `InvalidResponse` when it made something else or named
+/// nothing).
+pub(crate) fn deployed_vm(item: &str, r: DeploymentResult) -> Result<String> {
+    if !r.succeeded {
+        let why: Vec<String> = r
+            .error
+            .map(|e| e.errors.iter().map(|m| m.text()).collect())
+            .unwrap_or_default();
+        return Err(Error::new(
+            ErrorKind::OperationFailed,
+            format!(
+                "deploying OVF item {item} failed: {}",
+                if why.is_empty() {
+                    "the vCenter gave no reason".to_owned()
+                } else {
+                    why.join("; ")
+                }
+            ),
+        )
+        .with_resource(item));
+    }
+    match r.resource_id {
+        Some(rid) if rid.kind == "VirtualMachine" => Ok(rid.id),
+        Some(rid) => Err(Error::new(
+            ErrorKind::InvalidResponse,
+            format!(
+                "deploying OVF item {item} made a {} ({}), not a VM",
+                rid.kind, rid.id
+            ),
+        )),
+        None => Err(Error::new(
+            ErrorKind::InvalidResponse,
+            format!("deploying OVF item {item} succeeded but named no VM"),
+        )),
+    }
+}
+
+/// A library as a [`ContentLibrary`], its datastores named from `datastores` (id →
+/// name).
+pub(crate) fn content_library(
+    l: &LibraryModel,
+    datastores: &BTreeMap<String, String>,
+) -> ContentLibrary {
+    ContentLibrary {
+        id: l.id.clone(),
+        name: l.name.clone(),
+        kind: l.kind.clone(),
+        datastores: l
+            .storage_backings
+            .iter()
+            .filter_map(|b| b.datastore_id.as_ref())
+            .map(|d| datastores.get(d).cloned().unwrap_or_else(|| d.clone()))
+            .collect(),
     }
 }
 
@@ -875,18 +901,7 @@ impl VsphereProvider {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            let ds = self.inner.facts().datastores.clone();
-            out.push(ContentLibrary {
-                id: l.id.clone(),
-                name: l.name.clone(),
-                kind: l.kind.clone(),
-                datastores: l
-                    .storage_backings
-                    .iter()
-                    .filter_map(|b| b.datastore_id.as_ref())
-                    .map(|d| ds.get(d).cloned().unwrap_or_else(|| d.clone()))
-                    .collect(),
-            });
+            out.push(content_library(&l, &self.inner.facts().datastores));
         }
         Ok(out)
     }

@@ -172,11 +172,35 @@ impl VsphereProvider {
     /// - `Transport`, `Timeout`, `InvalidResponse`.
     pub async fn connect(config: VsphereConfig) -> Result<VsphereProvider> {
         let config = config.normalized()?;
+        let options = config
+            .client_options()
+            .map_err(|e| e.with_provider(config.name.clone()))?;
+        VsphereProvider::connect_with_options(config, options).await
+    }
+
+    /// As [`connect`](Self::connect), over the HTTP client options `options` (timeouts,
+    /// retry policy and total deadline, proxy, body limits) for both vim25 SOAP and the
+    /// vSphere Automation API; the configuration's CA file and `insecure` setting are
+    /// added to them ([`VsphereConfig::apply_to`]). `request_timeout_secs` of the
+    /// configuration is not used here: `options` has its own request timeout.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect); `Config` when the options cannot make a client (an
+    /// unreadable CA bundle, an invalid proxy URL).
+    pub async fn connect_with_options(
+        config: VsphereConfig,
+        options: hybrid_http::ClientOptions,
+    ) -> Result<VsphereProvider> {
+        let config = config.normalized()?;
         let name = config.name.clone();
-        let session = Session::connect(&config)
+        let http = config
+            .apply_to(options)
+            .and_then(|o| crate::transport::http_client(&config, o))
+            .map_err(|e| e.with_provider(name.clone()))?;
+        let session = Session::connect_with(&config, http.clone())
             .await
             .map_err(|e| e.with_provider(name.clone()))?;
-        let vapi = Vapi::new(&config).map_err(|e| e.with_provider(name.clone()))?;
+        let vapi = Vapi::with_client(&config, http).map_err(|e| e.with_provider(name.clone()))?;
         let placeholder = Facts {
             datacenter: session.content.root_folder.clone(),
             datacenter_name: String::new(),

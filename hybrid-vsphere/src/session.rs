@@ -70,8 +70,18 @@ fn is_not_authenticated(e: &Error) -> bool {
 impl Session {
     /// Reads `ServiceContent`, refuses a standalone ESXi host (before any credential is
     /// sent), and logs in.
+    #[cfg(test)]
     pub(crate) async fn connect(cfg: &VsphereConfig) -> Result<Session> {
-        let transport = Transport::new(cfg)?;
+        let http = crate::transport::http_client(cfg, cfg.client_options()?)?;
+        Session::connect_with(cfg, http).await
+    }
+
+    /// As [`connect`](Self::connect), over `http`.
+    pub(crate) async fn connect_with(
+        cfg: &VsphereConfig,
+        http: hybrid_http::HttpClient,
+    ) -> Result<Session> {
+        let transport = Transport::with_client(cfg, http)?;
         let content = api::session::retrieve_service_content(&transport).await?;
         require_vcenter(&content)?;
         transport.set_version(&content.about.api_version);
@@ -110,6 +120,19 @@ impl Session {
         Ok(s)
     }
 
+    /// The current login generation, logging in first when there is no session cookie
+    /// (after [`logout`](Self::logout), or when a login was cut short): one login for
+    /// any number of concurrent callers.
+    async fn ensure_logged_in(&self) -> Result<u64> {
+        let mut g = self.login_generation.lock().await;
+        if !self.transport.has_cookie() {
+            tracing::debug!(target: "hybrid_vsphere", "no vim25 session: logging in");
+            self.login().await?;
+            *g += 1;
+        }
+        Ok(*g)
+    }
+
     /// Calls `method` with `body`; after a `NotAuthenticated` fault (an expired
     /// session) logs in again once and repeats the call.
     pub(crate) async fn invoke<T: Serialize>(
@@ -122,7 +145,7 @@ impl Session {
             Error::invalid_input(format!("the {method} request cannot be serialized"))
                 .with_source(e)
         })?;
-        let generation = *self.login_generation.lock().await;
+        let generation = self.ensure_logged_in().await?;
         match self.transport.call(method, env.clone(), idem).await {
             Err(e) if is_not_authenticated(&e) => {
                 {
@@ -139,11 +162,11 @@ impl Session {
         }
     }
 
-    /// Ends the session (best effort).
+    /// Ends the session (best effort); nothing to do without one.
     pub(crate) async fn logout(&self) -> Result<()> {
         let sm = match &self.content.session_manager {
-            Some(sm) => sm.clone(),
-            None => return Ok(()),
+            Some(sm) if self.transport.has_cookie() => sm.clone(),
+            _ => return Ok(()),
         };
         api::session::logout(self, &sm).await?;
         self.transport.clear_cookie();

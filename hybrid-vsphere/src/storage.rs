@@ -36,7 +36,7 @@ use crate::error::{shape_error, VimFault};
 use crate::protocol::requests::{
     Backing, ConfigSpec, Device, DeviceChange, DiskFileBackingSpec, VslmCreateSpec,
 };
-use crate::protocol::types::{DiskSnapshot, Mor, VStorageObject};
+use crate::protocol::types::{DiskSnapshot, Mor, ObjectContent, VStorageObject};
 use crate::provider::{Inner, VsphereProvider};
 use crate::task::{self, Step, Then};
 
@@ -45,7 +45,7 @@ pub const PROVISIONING_TYPES: &[&str] = &["thin", "lazyZeroedThick", "eagerZeroe
 
 /// Where a first-class disk is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct DiskUse {
+pub(crate) struct DiskUse {
     vm: String,
     key: i32,
     label: String,
@@ -56,6 +56,93 @@ fn is_method_not_found(e: &Error) -> bool {
         && std::error::Error::source(e)
             .and_then(|s| s.downcast_ref::<VimFault>())
             .is_some_and(|f| f.kind == "MethodNotFound")
+}
+
+/// Where each of `disks` is attached among the VMs `vms` (read with
+/// `config.hardware.device`): by the disk backing's file, or its `vDiskId`.
+pub(crate) fn disk_uses_in(
+    vms: &[ObjectContent],
+    disks: &[VStorageObject],
+) -> Result<HashMap<String, Vec<DiskUse>>> {
+    let mut out: HashMap<String, Vec<DiskUse>> = HashMap::new();
+    for o in vms {
+        for d in read_devices(o.get("config.hardware.device"))? {
+            if d.kind != "VirtualDisk" {
+                continue;
+            }
+            let file = d
+                .node
+                .child("backing")
+                .and_then(|b| b.child_text("fileName"))
+                .map(str::trim);
+            let vdisk = d
+                .node
+                .child("vDiskId")
+                .and_then(|v| v.child_text("id"))
+                .map(str::trim);
+            for disk in disks {
+                let by_file = file.is_some() && file == disk.file_path.as_deref();
+                if by_file || vdisk == Some(disk.id.as_str()) {
+                    out.entry(disk.id.clone()).or_default().push(DiskUse {
+                        vm: o.obj.value.clone(),
+                        key: d.key,
+                        label: d
+                            .node
+                            .child("deviceInfo")
+                            .and_then(|i| i.child_text("label"))
+                            .unwrap_or("")
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A first-class disk as a core [`Volume`], attached where `uses` say; its datastore
+/// named from `datastores` (id → name).
+pub(crate) fn volume_of(
+    d: &VStorageObject,
+    uses: &[DiskUse],
+    datastores: &std::collections::BTreeMap<String, String>,
+) -> Volume {
+    let mut metadata = Metadata::new();
+    if let Some(p) = &d.file_path {
+        metadata.insert("vsphere.file_path".into(), p.clone());
+    }
+    if let Some(t) = &d.create_time {
+        metadata.insert("vsphere.create_time".into(), t.clone());
+    }
+    Volume {
+        id: VolumeId::new(&d.id),
+        name: d.name.clone(),
+        size_gib: gib(d.capacity_mb),
+        status: if uses.is_empty() {
+            VolumeStatus::Available
+        } else {
+            VolumeStatus::InUse
+        },
+        volume_type: d.provisioning_type.clone(),
+        bootable: false,
+        availability_zone: d.datastore.as_ref().map(|ds| {
+            datastores
+                .get(&ds.value)
+                .cloned()
+                .unwrap_or_else(|| ds.value.clone())
+        }),
+        attachments: uses
+            .iter()
+            .map(|u| Attachment {
+                id: None,
+                volume_id: VolumeId::new(&d.id),
+                server_id: ServerId::new(&u.vm),
+                device: Some(u.label.clone()).filter(|l| !l.is_empty()),
+            })
+            .collect(),
+        metadata,
+        raw: None,
+    }
 }
 
 fn volume_not_found(id: &str) -> Error {
@@ -82,14 +169,6 @@ impl Inner {
             .keys()
             .map(|v| Mor::new("Datastore", v))
             .collect()
-    }
-
-    fn datastore_name(&self, ds: &Mor) -> String {
-        self.facts()
-            .datastores
-            .get(&ds.value)
-            .cloned()
-            .unwrap_or_else(|| ds.value.clone())
     }
 
     fn remember_disk(&self, id: &str, ds: &Mor) {
@@ -154,7 +233,6 @@ impl Inner {
 
     /// Where each of `disks` is attached: the VMs on their datastores, read in one call.
     async fn disk_uses(&self, disks: &[VStorageObject]) -> Result<HashMap<String, Vec<DiskUse>>> {
-        let mut out: HashMap<String, Vec<DiskUse>> = HashMap::new();
         let stores: BTreeSet<Mor> = disks.iter().filter_map(|d| d.datastore.clone()).collect();
         let mut vms: BTreeSet<Mor> = BTreeSet::new();
         for ds in &stores {
@@ -169,7 +247,7 @@ impl Inner {
             );
         }
         if vms.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let vms: Vec<Mor> = vms.into_iter().collect();
         let r = retrieve_properties_ex(
@@ -179,73 +257,11 @@ impl Inner {
             None,
         )
         .await?;
-        for o in &r.objects {
-            for d in read_devices(o.get("config.hardware.device"))? {
-                if d.kind != "VirtualDisk" {
-                    continue;
-                }
-                let file = d
-                    .node
-                    .child("backing")
-                    .and_then(|b| b.child_text("fileName"))
-                    .map(str::trim);
-                let vdisk = d
-                    .node
-                    .child("vDiskId")
-                    .and_then(|v| v.child_text("id"))
-                    .map(str::trim);
-                for disk in disks {
-                    let by_file = file.is_some() && file == disk.file_path.as_deref();
-                    if by_file || vdisk == Some(disk.id.as_str()) {
-                        out.entry(disk.id.clone()).or_default().push(DiskUse {
-                            vm: o.obj.value.clone(),
-                            key: d.key,
-                            label: d
-                                .node
-                                .child("deviceInfo")
-                                .and_then(|i| i.child_text("label"))
-                                .unwrap_or("")
-                                .to_owned(),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(out)
+        disk_uses_in(&r.objects, disks)
     }
 
     fn volume(&self, d: &VStorageObject, uses: &[DiskUse]) -> Volume {
-        let mut metadata = Metadata::new();
-        if let Some(p) = &d.file_path {
-            metadata.insert("vsphere.file_path".into(), p.clone());
-        }
-        if let Some(t) = &d.create_time {
-            metadata.insert("vsphere.create_time".into(), t.clone());
-        }
-        Volume {
-            id: VolumeId::new(&d.id),
-            name: d.name.clone(),
-            size_gib: gib(d.capacity_mb),
-            status: if uses.is_empty() {
-                VolumeStatus::Available
-            } else {
-                VolumeStatus::InUse
-            },
-            volume_type: d.provisioning_type.clone(),
-            bootable: false,
-            availability_zone: d.datastore.as_ref().map(|ds| self.datastore_name(ds)),
-            attachments: uses
-                .iter()
-                .map(|u| Attachment {
-                    id: None,
-                    volume_id: VolumeId::new(&d.id),
-                    server_id: ServerId::new(&u.vm),
-                    device: Some(u.label.clone()).filter(|l| !l.is_empty()),
-                })
-                .collect(),
-            metadata,
-            raw: None,
-        }
+        volume_of(d, uses, &self.facts().datastores)
     }
 
     pub(crate) async fn get_volume(&self, id: &str) -> Result<Volume> {
@@ -331,7 +347,7 @@ impl Inner {
     }
 }
 
-fn snapshot(disk: &VStorageObject, s: &DiskSnapshot) -> Snapshot {
+pub(crate) fn snapshot(disk: &VStorageObject, s: &DiskSnapshot) -> Snapshot {
     Snapshot {
         id: SnapshotId::new(snapshot_id(&disk.id, &s.id)),
         volume_id: VolumeId::new(&disk.id),

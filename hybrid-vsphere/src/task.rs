@@ -11,7 +11,7 @@ use hybrid_core::{Error, ErrorKind, Operation, PollResult, Poller, Progress, Res
 
 use crate::api::property::{retrieve_properties_ex, Source};
 use crate::error::{fault_error, shape_error};
-use crate::protocol::types::{Mor, TaskInfo, TaskState};
+use crate::protocol::types::{MethodFault, Mor, TaskInfo, TaskState};
 use crate::protocol::xml::Node;
 use crate::provider::Inner;
 
@@ -53,6 +53,27 @@ pub(crate) async fn task_info(inner: &Inner, task: &Mor) -> Result<TaskInfo> {
         )
     })?;
     TaskInfo::from_node(info).map_err(|e| shape_error(M, e))
+}
+
+/// The error of task `what` that ended in state `error` with `fault`: the fault's kind
+/// where it has a more precise one than a failure (`InvalidPowerState` → `Conflict`,
+/// `RequestCanceled` → `Cancelled`, …), else `OperationFailed`; the message names the
+/// fault and carries its text.
+pub(crate) fn task_failure(what: &str, fault: Option<&MethodFault>) -> Error {
+    match fault {
+        Some(f) => {
+            let e = fault_error(what, f, "");
+            if e.kind() == ErrorKind::Other {
+                Error::new(ErrorKind::OperationFailed, e.message().to_owned()).with_source(e)
+            } else {
+                e
+            }
+        }
+        None => Error::new(
+            ErrorKind::OperationFailed,
+            format!("{what}: the task failed without an error"),
+        ),
+    }
 }
 
 struct TaskPoller<T> {
@@ -102,21 +123,7 @@ impl<T: Send + 'static> Poller<T> for TaskPoller<T> {
             TaskState::Error => {
                 let what = what.clone();
                 self.current = None;
-                Err(match info.error {
-                    Some(f) => {
-                        let e = fault_error(&what, &f, "");
-                        if e.kind() == ErrorKind::Other {
-                            Error::new(ErrorKind::OperationFailed, e.message().to_owned())
-                                .with_source(e)
-                        } else {
-                            e
-                        }
-                    }
-                    None => Error::new(
-                        ErrorKind::OperationFailed,
-                        format!("{what}: the task failed without an error"),
-                    ),
-                })
+                Err(task_failure(&what, info.error.as_ref()))
             }
             TaskState::Other(s) => Err(Error::new(
                 ErrorKind::InvalidResponse,

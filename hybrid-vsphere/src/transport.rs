@@ -1,23 +1,38 @@
 //! SOAP over HTTPS: one POST per vim25 call, the session cookie, retries, tracing.
 //!
-//! This uses reqwest directly rather than `hybrid_http::HttpClient`: a vim25 fault comes
-//! back as HTTP 500 with the fault's type only in the XML body, and `HttpClient` turns
-//! every status of 400 or more into an error whose body has been reduced to text. TLS
-//! follows the same rules (rustls, an extra CA bundle, insecure only by explicit opt-in
-//! with a warning), URLs are redacted with `hybrid_http::redact`, the cookie header is
-//! marked sensitive, and bodies (which hold the password at login) are never logged.
+//! Every attempt goes through [`hybrid_http::HttpClient`] (the one the vAPI transport
+//! uses too), so the [`ClientOptions`](hybrid_http::ClientOptions) the provider was
+//! built with hold for SOAP as they do for REST: TLS (rustls, an extra CA bundle,
+//! insecure only by explicit opt-in with a warning), the per-attempt request timeout,
+//! the retry policy (attempts, backoff, total deadline), `Retry-After`, the
+//! [`max_body`](hybrid_http::ClientOptions::max_body) bound on a buffered answer,
+//! redaction (the cookie header is sensitive; bodies, which hold the password at login,
+//! are never logged) and the `http.request` spans.
+//!
+//! The retry *decision* is made here, one attempt at a time, because a vim25 fault
+//! comes back as HTTP 500 with the fault's type only in the XML body: the HTTP layer
+//! would retry every 500 of a read, but a fault (`ManagedObjectNotFound`,
+//! `NotAuthenticated`, …) is an answer, not a transient failure. So: a connect error is
+//! retried for every call; a timeout, a broken connection, and `408`/`429`/`5xx`
+//! *without* a SOAP fault are retried only for [`Idempotency::ReadOnly`] calls (a
+//! mutating call such as `CreateVM_Task` is never sent twice once it may have reached
+//! the vCenter); the delay is the answer's `Retry-After` (seconds or HTTP date) when it
+//! has one, else the policy's backoff; no attempt starts after the policy's total
+//! deadline.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE, SET_COOKIE};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
+use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
 use hybrid_core::operation::{Backoff, WaitOptions};
 use hybrid_core::{Error, ErrorKind, Result};
+use hybrid_http::header::{HeaderMap, COOKIE, SET_COOKIE};
+use hybrid_http::{Bytes, ExposeSecret, HttpClient, RetryPolicy, StatusCode};
 
 use crate::config::VsphereConfig;
 use crate::error::soap_error;
@@ -30,22 +45,29 @@ pub(crate) const SESSION_COOKIE: &str = "vmware_soap_session";
 /// The vim25 version announced before the server's own is known.
 pub(crate) const BASELINE_VERSION: &str = "6.5";
 
-const MAX_ATTEMPTS: u32 = 3;
-
-/// Whether a call only reads: such calls are retried after a timeout or a 502/503/504.
+/// Whether a call only reads: such calls are retried after a timeout, a broken
+/// connection or a 408/429/5xx without a SOAP fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotency {
     ReadOnly,
     Mutating,
 }
 
+/// The HTTP client of a vCenter (shared by SOAP and vAPI) over `options`, naming the
+/// provider in its errors.
+pub(crate) fn http_client(
+    cfg: &VsphereConfig,
+    options: hybrid_http::ClientOptions,
+) -> Result<HttpClient> {
+    Ok(HttpClient::new(options)?.with_provider(cfg.name.clone()))
+}
+
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    http: HttpClient,
     url: Url,
     cookie: RwLock<Option<SecretString>>,
     version: RwLock<String>,
     calls: AtomicU64,
-    timeout: Duration,
 }
 
 impl std::fmt::Debug for Transport {
@@ -58,55 +80,16 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(cfg: &VsphereConfig) -> Result<Transport> {
+    /// A transport for the SDK URL of `cfg` over `http`.
+    pub(crate) fn with_client(cfg: &VsphereConfig, http: HttpClient) -> Result<Transport> {
         let url = Url::parse(&cfg.url)
             .map_err(|e| Error::config("the vCenter URL is not a valid URL").with_source(e))?;
-        let mut b = reqwest::Client::builder()
-            .use_rustls_tls()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("hybrid-vsphere/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &cfg.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::config(format!("cannot read the CA bundle {}", path.display()))
-                    .with_source(e)
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::config(format!(
-                    "{} is not a PEM certificate bundle",
-                    path.display()
-                ))
-                .with_source(e)
-            })?;
-            if certs.is_empty() {
-                return Err(Error::config(format!(
-                    "{} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        if cfg.insecure {
-            tracing::warn!(
-                target: "hybrid_vsphere",
-                "TLS certificate verification is DISABLED for the vCenter (insecure): \
-                 connections can be intercepted and credentials stolen; use a CA file instead"
-            );
-            b = b.danger_accept_invalid_certs(true);
-        }
-        let http = b.build().map_err(|e| {
-            Error::config("cannot set up the HTTP client (TLS or certificate error)")
-                .with_source(e.without_url())
-        })?;
         Ok(Transport {
             http,
             url,
             cookie: RwLock::new(None),
             version: RwLock::new(BASELINE_VERSION.to_owned()),
             calls: AtomicU64::new(0),
-            timeout: cfg.request_timeout(),
         })
     }
 
@@ -146,41 +129,66 @@ impl Transport {
             attempt = tracing::field::Empty,
             status = tracing::field::Empty,
         );
-        self.call_inner(method, envelope, idem)
+        self.call_inner(method, Bytes::from(envelope), idem)
             .instrument(span)
             .await
     }
 
-    async fn call_inner(&self, method: &str, envelope: String, idem: Idempotency) -> Result<Node> {
+    async fn call_inner(&self, method: &str, envelope: Bytes, idem: Idempotency) -> Result<Node> {
+        let policy = self.http.options().retry.clone();
+        let deadline = Instant::now() + policy.total_deadline;
         let mut backoff = Backoff::new(WaitOptions {
-            initial_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-            ..WaitOptions::default()
+            timeout: policy.total_deadline,
+            initial_delay: policy.initial_backoff,
+            max_delay: policy.max_backoff,
+            multiplier: policy.multiplier,
+            jitter: policy.jitter,
         });
         let mut attempt = 0;
         loop {
             attempt += 1;
             tracing::Span::current().record("attempt", attempt);
-            let failure = match self.attempt(method, &envelope).await {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let failure = match self.attempt(method, &envelope, idem, remaining).await {
                 Ok(node) => return Ok(node),
                 Err(f) => f,
             };
-            let retry = match &failure {
-                Attempt::Connect(_) => true,
-                Attempt::Timeout | Attempt::Broken(_) => idem == Idempotency::ReadOnly,
-                Attempt::Status(s, _) => idem == Idempotency::ReadOnly && matches!(s, 502..=504),
-                Attempt::Done(_) => false,
+            let (retry, requested) = match &failure {
+                // The HTTP layer knows whether a retry is safe: a connect error always
+                // is, a timeout or a broken connection only for a read (the request is
+                // marked idempotent then), a failed certificate check never.
+                Attempt::Http(e) => (e.is_retryable(), None),
+                // The answer was cut or stalled: the call reached the vCenter.
+                Attempt::Body(e) => (idem == Idempotency::ReadOnly && e.is_retryable(), None),
+                Attempt::Status {
+                    status, headers, ..
+                } => (
+                    idem == Idempotency::ReadOnly
+                        && hybrid_http::retry::is_retryable_status(*status),
+                    hybrid_http::retry::retry_after(headers, std::time::SystemTime::now()),
+                ),
+                Attempt::Done(_) => (false, None),
             };
-            if !retry || attempt >= MAX_ATTEMPTS {
-                return Err(self.to_error(method, failure, attempt));
+            if !retry || attempt >= policy.max_attempts {
+                return Err(self.to_error(method, failure, attempt, idem));
             }
-            let delay = backoff.next_delay(None);
+            let delay = backoff.next_delay(requested);
+            if Instant::now() + delay >= deadline {
+                tracing::debug!(target: "hybrid_vsphere", method, delay_ms = delay.as_millis() as u64, "the next attempt would start after the deadline; giving up");
+                return Err(self.to_error(method, failure, attempt, idem));
+            }
             tracing::info!(target: "hybrid_vsphere", method, attempt, delay_ms = delay.as_millis() as u64, "retrying SOAP call");
             tokio::time::sleep(delay).await;
         }
     }
 
-    async fn attempt(&self, method: &str, envelope: &str) -> std::result::Result<Node, Attempt> {
+    async fn attempt(
+        &self,
+        method: &str,
+        envelope: &Bytes,
+        idem: Idempotency,
+        remaining: Duration,
+    ) -> std::result::Result<Node, Attempt> {
         let version = self
             .version
             .read()
@@ -188,29 +196,23 @@ impl Transport {
             .unwrap_or_else(|_| BASELINE_VERSION.to_owned());
         let mut req = self
             .http
-            .post(self.url.clone())
-            .timeout(self.timeout)
-            .header(CONTENT_TYPE, "text/xml; charset=utf-8")
+            .post(self.url.as_str())
+            .body(envelope.clone(), "text/xml; charset=utf-8")
             .header("SOAPAction", format!("urn:vim25/{version}"))
-            .body(envelope.to_owned());
+            .idempotent(idem == Idempotency::ReadOnly)
+            .retry(RetryPolicy::none())
+            .deadline(remaining)
+            .auth_endpoint(method == "Login")
+            .operation(method.to_owned());
         let cookie = self.cookie.read().ok().and_then(|g| g.clone());
         if let Some(c) = cookie {
-            if let Ok(mut v) =
-                HeaderValue::from_str(&format!("{SESSION_COOKIE}={}", c.expose_secret()))
-            {
-                v.set_sensitive(true);
-                req = req.header(COOKIE, v);
-            }
+            let value = SecretString::from(format!("{SESSION_COOKIE}={}", c.expose_secret()));
+            req = req.secret_header(COOKIE, &value);
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Err(Attempt::Connect(e.without_url())),
-            Err(e) if e.is_timeout() => return Err(Attempt::Timeout),
-            Err(e) => return Err(Attempt::Broken(e.without_url())),
-        };
-        let status = resp.status().as_u16();
-        tracing::Span::current().record("status", status);
+        let resp = req.send_raw().await.map_err(Attempt::Http)?;
+        let status = resp.status();
+        tracing::Span::current().record("status", status.as_u16());
         for v in resp.headers().get_all(SET_COOKIE) {
             if let Some(secret) = v.to_str().ok().and_then(session_cookie) {
                 if let Ok(mut g) = self.cookie.write() {
@@ -218,25 +220,28 @@ impl Transport {
                 }
             }
         }
-        let body = match resp.text().await {
-            Ok(b) => b,
-            Err(e) if e.is_timeout() => return Err(Attempt::Timeout),
-            Err(e) => return Err(Attempt::Broken(e.without_url())),
-        };
+        let headers = resp.headers().clone();
+        // Bounded by `ClientOptions::max_body` and the attempt's timeout.
+        let body = resp.bytes().await.map_err(Attempt::Body)?;
+        let body = String::from_utf8_lossy(&body);
         match parse_response(method, &body) {
-            Ok(n) if status < 300 => Ok(n),
-            Ok(_) => Err(Attempt::Status(status, None)),
+            Ok(n) if status.is_success() => Ok(n),
             Err(SoapError::Fault { fault, message }) => {
                 Err(Attempt::Done(SoapError::Fault { fault, message }))
             }
-            Err(SoapError::Malformed(m)) if status < 300 => {
+            Err(SoapError::Malformed(m)) if status.is_success() => {
                 Err(Attempt::Done(SoapError::Malformed(m)))
             }
-            Err(SoapError::Malformed(_)) => Err(Attempt::Status(status, Some(body_hint(&body)))),
+            _ => Err(Attempt::Status {
+                status,
+                headers,
+                // The login's answer is never echoed.
+                hint: (method != "Login").then(|| body_hint(&body)),
+            }),
         }
     }
 
-    fn to_error(&self, method: &str, f: Attempt, attempts: u32) -> Error {
+    fn to_error(&self, method: &str, f: Attempt, attempts: u32, idem: Idempotency) -> Error {
         let target = hybrid_http::redact::redact_url(&self.url);
         let note = if attempts > 1 {
             format!(" (after {attempts} attempts)")
@@ -245,42 +250,63 @@ impl Transport {
         };
         match f {
             Attempt::Done(e) => soap_error(method, e),
-            Attempt::Connect(e) => Error::new(
-                ErrorKind::Transport,
-                format!("{method}: could not connect to {target}{note}"),
-            )
-            .with_source(e),
-            Attempt::Broken(e) => Error::new(
-                ErrorKind::Transport,
-                format!("{method}: the connection to {target} failed{note}"),
-            )
-            .with_source(e),
-            Attempt::Timeout => Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "{method}: no answer from {target} within {:?}{note}",
-                    self.timeout
-                ),
-            ),
-            Attempt::Status(s, hint) => {
+            Attempt::Http(e) => wrap(method, e, &note, None),
+            Attempt::Body(e) => {
+                // A cut answer of a mutating call: it may have been carried out.
+                let safe = idem == Idempotency::ReadOnly && e.is_retryable();
+                wrap(method, e, &note, Some(safe))
+            }
+            Attempt::Status {
+                status,
+                headers,
+                hint,
+            } => {
+                let s = status.as_u16();
                 let kind = ErrorKind::from_http_status(s).unwrap_or(ErrorKind::InvalidResponse);
                 let mut msg =
                     format!("{method}: HTTP {s} from {target} without a SOAP fault{note}");
-                if let Some(h) = hint {
+                if let Some(h) = hint.filter(|h| !h.is_empty()) {
                     msg.push_str(": ");
                     msg.push_str(&h);
                 }
-                Error::new(kind, msg).with_http_status(s)
+                let mut e = Error::new(kind, msg).with_http_status(s);
+                if let Some(after) =
+                    hybrid_http::retry::retry_after(&headers, std::time::SystemTime::now())
+                {
+                    e = e.with_retry_after(after);
+                }
+                if idem == Idempotency::Mutating && status.is_server_error() {
+                    // The call may have been carried out: retrying it blindly is unsafe.
+                    e = e.with_retryable(false);
+                }
+                e
             }
         }
     }
 }
 
+/// The HTTP layer's error `e` of `method`, with the method named first.
+fn wrap(method: &str, e: Error, note: &str, retryable: Option<bool>) -> Error {
+    let mut out = Error::new(e.kind(), format!("{method}: {}{note}", e.message()))
+        .with_retryable(retryable.unwrap_or_else(|| e.is_retryable()));
+    if let Some(s) = e.http_status() {
+        out = out.with_http_status(s);
+    }
+    out.with_source(e)
+}
+
 enum Attempt {
-    Connect(reqwest::Error),
-    Timeout,
-    Broken(reqwest::Error),
-    Status(u16, Option<String>),
+    /// The HTTP layer's error: no answer (connect, TLS, timeout, broken connection).
+    Http(Error),
+    /// The answer's body could not be read: too large, cut, or too slow.
+    Body(Error),
+    /// An HTTP error status without a SOAP fault (a proxy's or load balancer's page).
+    Status {
+        status: StatusCode,
+        headers: HeaderMap,
+        hint: Option<String>,
+    },
+    /// A SOAP fault, or a success status whose body is not the method's answer.
     Done(SoapError),
 }
 

@@ -26,8 +26,8 @@ use serde::Serialize;
 use hybrid_core::{ByteStream, Error, ErrorKind, Result};
 use hybrid_http::header::{HeaderName, AUTHORIZATION};
 use hybrid_http::{
-    Authorizer, ClientOptions, ExposeSecret, HttpClient, Method, Response, SecretString, Token,
-    TokenCache, TokenHeader, TokenSource, Url,
+    Authorizer, ExposeSecret, HttpClient, Method, Response, SecretString, Token, TokenCache,
+    TokenHeader, TokenSource, Url,
 };
 
 use crate::config::VsphereConfig;
@@ -166,7 +166,7 @@ impl TokenSource for Login {
     }
 }
 
-fn session_token(id: String) -> Result<Token> {
+pub(crate) fn session_token(id: String) -> Result<Token> {
     if id.trim().is_empty() {
         return Err(Error::new(
             ErrorKind::InvalidResponse,
@@ -277,22 +277,22 @@ impl Call {
 }
 
 impl Vapi {
-    /// A transport for the vCenter of `cfg` (no request is sent yet).
+    /// A transport for the vCenter of `cfg` over its default client (no request is sent
+    /// yet).
+    #[cfg(test)]
     pub(crate) fn new(cfg: &VsphereConfig) -> Result<Vapi> {
+        let http = crate::transport::http_client(cfg, cfg.client_options()?)?;
+        Vapi::with_client(cfg, http)
+    }
+
+    /// A transport for the vCenter of `cfg` over `http` (no request is sent yet).
+    pub(crate) fn with_client(cfg: &VsphereConfig, http: HttpClient) -> Result<Vapi> {
         let sdk = Url::parse(&cfg.url)
             .map_err(|e| Error::config("the vCenter URL is not a valid URL").with_source(e))?;
         let mut base = sdk.clone();
         base.set_path("/");
         base.set_query(None);
         base.set_fragment(None);
-        let mut opts = ClientOptions::new()
-            .with_request_timeout(cfg.request_timeout())
-            .with_user_agent(concat!("hybrid-vsphere/", env!("CARGO_PKG_VERSION")))
-            .with_danger_accept_invalid_certs(cfg.insecure);
-        if let Some(ca) = &cfg.ca_file {
-            opts = opts.with_ca_bundle(ca.clone());
-        }
-        let http = HttpClient::new(opts)?.with_provider(cfg.name.clone());
         let user = cfg.user.clone().ok_or_else(|| {
             Error::config("no vCenter user: set GOVC_USERNAME or VSPHERE_USERNAME")
         })?;
@@ -365,7 +365,10 @@ impl Vapi {
             rb = rb.json(b);
         }
         if let Some(t) = call.timeout {
-            rb = rb.timeout(t);
+            // A longer attempt needs a deadline at least as long: the policy's total
+            // deadline would cut it short otherwise.
+            let total = self.http.options().retry.total_deadline;
+            rb = rb.timeout(t).deadline(t.max(total));
         }
         self.counter.bump();
         let resp = rb.send_raw().await?;
@@ -511,7 +514,7 @@ async fn check(operation: &str, resp: Response) -> Result<Response> {
     Err(e)
 }
 
-fn decode<T: DeserializeOwned>(
+pub(crate) fn decode<T: DeserializeOwned>(
     operation: &str,
     status: u16,
     flavour: Flavour,

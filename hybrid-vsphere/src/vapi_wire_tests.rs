@@ -1282,3 +1282,41 @@ async fn vapi_error_bodies_become_typed_errors() {
     assert_eq!(e.kind(), ErrorKind::Other);
     assert!(!e.is_retryable());
 }
+
+/// A call with its own, longer timeout (an OVF deployment blocks until the VM exists)
+/// is not cut short by the retry policy's total deadline.
+#[tokio::test]
+async fn a_longer_call_timeout_outlasts_the_total_deadline() {
+    let server = MockServer::start().await;
+    mount_vapi_login(&server, Flavour::Api).await;
+    let cfg = config(&server);
+    let opts = hybrid_http::ClientOptions::new()
+        .with_request_timeout(std::time::Duration::from_millis(300))
+        .with_retry(
+            hybrid_http::RetryPolicy::none()
+                .with_total_deadline(std::time::Duration::from_millis(300)),
+        );
+    let http = crate::transport::http_client(&cfg, cfg.apply_to(opts).unwrap()).unwrap();
+    let v = Vapi::with_client(&cfg, http).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/api/vcenter/ovf/library-item/item-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_millis(800))
+                .set_body_json(json!({"succeeded": true, "resource_id": {"type": "VirtualMachine", "id": "vm-5"}})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let call = crate::vapi::Call::post("/api/vcenter/ovf/library-item/item-1".into(), "deploy")
+        .timeout(std::time::Duration::from_secs(5));
+    let r: crate::protocol::vapi::DeploymentResult = v.call_some(call).await.unwrap();
+    assert!(r.succeeded);
+    // Without its own timeout, the same wait is cut by the client's.
+    let call = crate::vapi::Call::post("/api/vcenter/ovf/library-item/item-1".into(), "deploy");
+    let e = v
+        .call_some::<crate::protocol::vapi::DeploymentResult>(call)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+}

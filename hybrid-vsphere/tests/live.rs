@@ -359,7 +359,7 @@ async fn an_ended_session_is_renewed_once() {
     use hybrid_core::ComputeExt;
     let p = provider().await;
     p.logout().await.unwrap();
-    // The next call meets NotAuthenticated, logs in again and succeeds.
+    // The next call logs in again on its own and succeeds.
     let n = p
         .clone()
         .into_provider()

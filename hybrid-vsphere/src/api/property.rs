@@ -54,7 +54,10 @@ pub(crate) async fn destroy_view(s: &Session, view: &Mor) -> Result<()> {
         .map(drop)
 }
 
-fn read_result(method: &str, resp: &crate::protocol::xml::Node) -> Result<RetrieveResult> {
+pub(crate) fn read_result(
+    method: &str,
+    resp: &crate::protocol::xml::Node,
+) -> Result<RetrieveResult> {
     match resp.child("returnval") {
         // An empty result has no returnval at all.
         None => Ok(RetrieveResult::default()),

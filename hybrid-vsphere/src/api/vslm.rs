@@ -12,6 +12,7 @@ use crate::protocol::requests::{
     DetachDisk, DiskCall, ExtendDisk, OnDatastore, VslmCreateSpec, VslmId, VIM25_NS,
 };
 use crate::protocol::types::{DiskSnapshot, Mor, VStorageObject};
+use crate::protocol::xml::Node;
 use crate::session::Session;
 use crate::transport::Idempotency;
 
@@ -56,6 +57,12 @@ pub(crate) async fn list_vstorage_object(s: &Session, datastore: &Mor) -> Result
         datastore,
     };
     let resp = s.invoke(M, &body, Idempotency::ReadOnly).await?;
+    read_disk_ids(&resp)
+}
+
+/// The disk ids of a `ListVStorageObject` answer.
+pub(crate) fn read_disk_ids(resp: &Node) -> Result<Vec<String>> {
+    const M: &str = "ListVStorageObject";
     resp.children_named("returnval")
         .map(|r| {
             r.req_text("id")
@@ -63,6 +70,22 @@ pub(crate) async fn list_vstorage_object(s: &Session, datastore: &Mor) -> Result
                 .map_err(|e| shape_error(M, e))
         })
         .collect()
+}
+
+/// The disk of a `RetrieveVStorageObject` answer.
+pub(crate) fn read_vstorage_object(resp: &Node) -> Result<VStorageObject> {
+    const M: &str = "RetrieveVStorageObject";
+    let rv = resp.req("returnval").map_err(|e| shape_error(M, e))?;
+    VStorageObject::from_node(rv).map_err(|e| shape_error(M, e))
+}
+
+/// The snapshots of a `RetrieveSnapshotInfo` answer.
+pub(crate) fn read_snapshots(resp: &Node) -> Result<Vec<DiskSnapshot>> {
+    const M: &str = "RetrieveSnapshotInfo";
+    match resp.child("returnval") {
+        None => Ok(Vec::new()),
+        Some(rv) => DiskSnapshot::list(rv).map_err(|e| shape_error(M, e)),
+    }
 }
 
 /// `RetrieveVStorageObject`.
@@ -75,8 +98,7 @@ pub(crate) async fn retrieve_vstorage_object(
     let resp = s
         .invoke(M, &call(s, id, datastore)?, Idempotency::ReadOnly)
         .await?;
-    let rv = resp.req("returnval").map_err(|e| shape_error(M, e))?;
-    VStorageObject::from_node(rv).map_err(|e| shape_error(M, e))
+    read_vstorage_object(&resp)
 }
 
 /// `DeleteVStorageObject_Task`.
@@ -157,10 +179,7 @@ pub(crate) async fn retrieve_snapshot_info(
     let resp = s
         .invoke(M, &call(s, id, datastore)?, Idempotency::ReadOnly)
         .await?;
-    match resp.child("returnval") {
-        None => Ok(Vec::new()),
-        Some(rv) => DiskSnapshot::list(rv).map_err(|e| shape_error(M, e)),
-    }
+    read_snapshots(&resp)
 }
 
 /// `CreateDiskFromSnapshot_Task`: a new disk `name` from a snapshot of disk `id`.
