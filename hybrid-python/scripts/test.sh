@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the `hybrid` wheel with maturin, installs it into a fresh virtualenv and runs
-# the pytest suite (sync and asyncio, against the mock and a local fake OpenStack).
+# the pytest suite (sync and asyncio, against the mock, a local fake OpenStack and a
+# local fake Azure).
 #
 #   bash hybrid-python/scripts/test.sh [pytest args...]
 #
@@ -8,7 +9,7 @@
 #   PYTHON               interpreter to build the venv from (default: python3)
 #   HYBRID_PY_VENV       where the venv lives (default: <workspace>/target/hybrid-py-venv)
 #   HYBRID_PY_PROFILE    release (default) or dev: the cargo profile of the wheel and of
-#                        the fake OpenStack
+#                        the fakes
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,9 +33,11 @@ fi
 "$venv/bin/python" --version
 "$venv/bin/maturin" --version
 
-step "fake OpenStack ($profile)"
-(cd "$root" && cargo build "${cargo_flag[@]}" -p hybrid-fake-openstack --bin fake-openstack)
+step "fake OpenStack and fake Azure ($profile)"
+(cd "$root" && cargo build "${cargo_flag[@]}" -p hybrid-fake-openstack --bin fake-openstack \
+  -p hybrid-fake-azure --bin fake-azure)
 export HYBRID_FAKE_OPENSTACK="$root/target/$target_sub/fake-openstack"
+export HYBRID_FAKE_AZURE="$root/target/$target_sub/fake-azure"
 
 step "wheel ($profile)"
 wheels="$root/target/wheels/hybrid-python"

@@ -19,11 +19,50 @@ use crate::network::PyNetwork;
 use crate::rt::{block_on, spawn};
 use crate::storage::PyStorage;
 
+/// The fields of a config dict that hold a secret: the vSphere `password`, the Azure
+/// `client_secret` and the mock's `api_key`.
+const SECRET_FIELDS: [&str; 3] = ["password", "client_secret", "api_key"];
+
+/// The JSON type of `v`, for messages that must not show the value itself.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "None",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "str",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Refuses a secret field that is not a `str` (or `None`) before serde sees it: its
+/// "invalid type" message would quote a numeric value.
+fn check_secret_types(value: &serde_json::Value) -> hybrid::Result<()> {
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
+    for field in SECRET_FIELDS {
+        match map.get(field) {
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => {}
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "invalid cloud config: `{field}` must be a str, not {}",
+                    json_type(other)
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A config dict (or any mapping) as a [`CloudConfig`]. Secrets in it (`password`,
-/// `api_key`) go straight into `SecretString`s; the intermediate JSON is dropped at
-/// once.
+/// `client_secret`, `api_key`) must be `str`s and go straight into `SecretString`s; the
+/// intermediate JSON is dropped at once. Error messages name fields and types, never a
+/// secret's value.
 fn config_from_py(obj: &Bound<'_, PyAny>) -> PyResult<CloudConfig> {
     let value = py_to_json(obj)?;
+    check_secret_types(&value).map_err(|e| to_pyerr(obj.py(), e))?;
     serde_json::from_value(value).map_err(|e| {
         to_pyerr(
             obj.py(),
@@ -43,11 +82,12 @@ async fn open(config: CloudConfig) -> hybrid::Result<PyCloud> {
     }
 }
 
-/// A connected provider: OpenStack, vSphere or the in-memory mock (Azure arrives with
-/// its backend), behind the capability gate.
+/// A connected provider: OpenStack, vSphere (vCenter), Azure (a subscription's
+/// resource group) or the in-memory mock, behind the capability gate.
 ///
 /// Open one with `Cloud.connect(config)` (a dict such as `{"kind": "openstack",
-/// "cloud": "prod"}`), `Cloud.openstack("prod")` (a clouds.yaml entry),
+/// "cloud": "prod"}` or `{"kind": "azure", "subscription_id": ..., ...}`),
+/// `Cloud.openstack("prod")` (a clouds.yaml entry),
 /// `Cloud.from_file(path)`, `Cloud.from_env()` or `Cloud.mock("vsphere")`; each that
 /// does I/O has an asyncio twin prefixed with `a` (`await Cloud.aconnect(config)`).
 ///
@@ -95,14 +135,21 @@ impl PyCloud {
     /// Connects to the provider a config dict describes, for example
     /// `{"kind": "openstack", "cloud": "prod", "region": "RegionOne"}`,
     /// `{"kind": "vsphere", "url": "https://vc/sdk", "user": "...", "password": "...",
-    /// "datacenter": "DC0"}` or `{"kind": "mock", "profile": "vsphere", "servers": 10}`.
-    /// Blocks with the GIL released.
+    /// "datacenter": "DC0"}`, `{"kind": "azure", "subscription_id": "...",
+    /// "resource_group": "web", "location": "westeurope", "tenant_id": "...",
+    /// "client_id": "...", "client_secret": "..."}` (`"cloud"`: `"public"`, `"china"`,
+    /// `"us_government"` or `{"authority_host": ..., "resource_manager": ...}`),
+    /// `{"kind": "vsphere"}` / `{"kind": "azure"}` to read `GOVC_*` / `AZURE_*`, or
+    /// `{"kind": "mock", "profile": "vsphere", "servers": 10}`. Blocks with the GIL
+    /// released.
     ///
-    /// Passwords and keys are taken as `str` and kept as secrets from then on: never in
-    /// a `repr`, an error message or a pickle.
+    /// Secrets (`password`, `client_secret`, `api_key`) are taken as `str` and kept as
+    /// secrets from then on: never in a `repr`, an error message or a pickle.
     ///
-    /// Raises `ConfigError` for an invalid config; for real backends,
-    /// `UnauthenticatedError`, `TransportError`, and `UnsupportedError` for a
+    /// Raises `ConfigError` for an invalid config (a secret that is not a `str`
+    /// included); for real backends, `UnauthenticatedError` (a wrong password or client
+    /// secret: every credential of Azure's chain that failed is named, never the
+    /// secret), `PermissionDeniedError`, `TransportError`, and `UnsupportedError` for a
     /// standalone ESXi host (vCenter only).
     #[staticmethod]
     fn connect(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<PyCloud> {
@@ -163,9 +210,11 @@ impl PyCloud {
 
     /// Connects to the provider the environment describes: `HYBRID_CONFIG` (a JSON
     /// config file), or `HYBRID_PROVIDER` = `mock` (with `HYBRID_MOCK_PROFILE`,
-    /// `HYBRID_MOCK_SERVERS`), `openstack` (with `OS_CLOUD` or `OS_*`) or `vsphere`
-    /// (with `GOVC_*` / `VSPHERE_*`). Raises `ConfigError` when they are missing or
-    /// invalid.
+    /// `HYBRID_MOCK_SERVERS`), `openstack` (with `OS_CLOUD` or `OS_*`), `vsphere`
+    /// (with `GOVC_*` / `VSPHERE_*`) or `azure` (with `AZURE_SUBSCRIPTION_ID`,
+    /// `AZURE_RESOURCE_GROUP`, `AZURE_LOCATION`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_CLIENT_SECRET`, ...). Raises `ConfigError` when they are missing or
+    /// invalid, and the errors of `connect`.
     #[staticmethod]
     fn from_env(py: Python<'_>) -> PyResult<PyCloud> {
         let config = CloudConfig::from_env().map_err(|e| to_pyerr(py, e))?;

@@ -10,7 +10,8 @@ import inspect
 import hybrid
 from hybrid import _hybrid
 
-PRIVATE_STUB_CLASSES = {"_Model"}
+# Stub-only helpers: the models' base and the typed config dicts.
+PRIVATE_STUB_CLASSES = {"_Model", "_AzureConfig", "_AzureCloudEndpoints"}
 
 
 def _stub_tree() -> ast.Module:
@@ -82,3 +83,23 @@ def test_every_io_method_has_an_async_twin():
     for pair in [("connect", "aconnect"), ("openstack", "aopenstack"), ("from_file", "afrom_file"), ("from_env", "afrom_env"), ("check", "acheck")]:
         assert all(hasattr(hybrid.Cloud, p) for p in pair)
     assert hasattr(hybrid.Operation, "result") and hasattr(hybrid.Operation, "aresult")
+
+
+def _typed_dict_keys(name: str) -> set[str]:
+    for node in _stub_tree().body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return {item.target.id for item in node.body if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)}
+    raise AssertionError(f"no class {name} in the stubs")
+
+
+def test_the_azure_config_stub_names_exactly_the_fields_connect_accepts():
+    import re
+
+    import pytest
+
+    with pytest.raises(hybrid.ConfigError) as e:
+        hybrid.Cloud.connect({"kind": "azure", "no_such_field": 1})
+    # serde lists every accepted field after the unknown one.
+    accepted = set(re.findall(r"`(\w+)`", str(e.value).split("expected one of", 1)[1]))
+    assert accepted == _typed_dict_keys("_AzureConfig") - {"kind"}
+    assert _typed_dict_keys("_AzureCloudEndpoints") == {"authority_host", "resource_manager"}

@@ -13,10 +13,13 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
+    TypedDict,
     TypeVar,
     Union,
     final,
 )
+
+from typing_extensions import Required
 
 __version__: str
 #: Every gated feature's dotted path, for example ``"network.security_groups"``.
@@ -743,13 +746,50 @@ class Mock:
     def reset_counters(self) -> None: ...
     def server_count(self) -> int: ...
 
+class _AzureCloudEndpoints(TypedDict):
+    """A sovereign or private cloud's endpoints (``http`` only on loopback)."""
+    authority_host: str
+    resource_manager: str
+
+_AzureCredentialKind = Literal["client_secret", "client_certificate", "workload_identity", "managed_identity"]
+
+class _AzureConfig(TypedDict, total=False):
+    """``Cloud.connect({"kind": "azure", ...})``: a subscription's resource group with
+    Entra ID credentials. ``{"kind": "azure"}`` alone reads the ``AZURE_*`` variables.
+    ``client_secret`` is kept as a secret: never in a ``repr``, an error or a pickle."""
+    kind: Required[Literal["azure"]]
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    client_certificate_path: str
+    send_certificate_chain: bool
+    federated_token_file: str
+    managed_identity_endpoint: str
+    credentials: Sequence[_AzureCredentialKind]
+    cloud: Union[Literal["public", "china", "us_government"], _AzureCloudEndpoints]
+    admin_username: str
+    stop_deallocates: bool
+    vnet_address_space: Sequence[str]
+    public_ip_sku: str
+    disk_sku: str
+    throttle: Mapping[str, Any]
+    http: Mapping[str, Any]
+
+_CloudConfig = Union[_AzureConfig, Mapping[str, Any]]
+
 @final
 class Cloud:
-    """A connected provider behind the capability gate."""
+    """A connected provider behind the capability gate: OpenStack, vSphere, Azure or a mock."""
     @staticmethod
-    def connect(config: Mapping[str, Any]) -> Cloud: ...
+    def connect(config: _CloudConfig) -> Cloud:
+        """Connects to the provider a config dict describes (``kind``: ``openstack``,
+        ``vsphere``, ``azure`` or ``mock``); secrets are ``str``s kept as secrets."""
     @staticmethod
-    def aconnect(config: Mapping[str, Any]) -> Awaitable[Cloud]: ...
+    def aconnect(config: _CloudConfig) -> Awaitable[Cloud]: ...
     @staticmethod
     def openstack(cloud: Optional[str] = None, *, clouds_yaml: Optional[_Path] = None, region: Optional[str] = None) -> Cloud: ...
     @staticmethod
