@@ -288,8 +288,16 @@ impl EnvironmentConfig {
                 "needs a `kind` (mock, openstack, vsphere, azure)".into()
             ));
         }
-        if fields.get("kind") == Some(&Value::String("mock".into())) && !fields.contains_key("name")
-        {
+        // Kinds whose config has a `name` are named after their environment by default,
+        // so reports and errors say which environment failed. (An OpenStack provider is
+        // named by its clouds.yaml entry.) `{"kind": "vsphere"}` or `{"kind": "azure"}`
+        // alone reads the environment's variables and stays nameless here.
+        let named_kind = match fields.get("kind").and_then(Value::as_str) {
+            Some("mock") => true,
+            Some("vsphere" | "azure") => fields.len() > 1 || !secrets.is_empty(),
+            _ => false,
+        };
+        if named_kind && !fields.contains_key("name") {
             fields.insert("name".into(), Value::String(name.clone()));
         }
         let mut probe = fields.clone();

@@ -151,6 +151,8 @@ async fn a_fleet_environment_of_kind_azure_reads_its_secret_from_a_variable() {
         .await
         .unwrap();
     assert_eq!(p.info().kind, ProviderKind::Azure);
+    // Named after its environment, as reports and errors say.
+    assert_eq!(p.info().name, "azure-public");
     let n = p
         .compute()
         .count_servers(ListOptions::default())
