@@ -497,6 +497,30 @@ async fn tasks_that_end_in_error_or_are_cancelled_are_typed_failures() {
 }
 
 #[tokio::test]
+async fn dropping_a_task_wait_mid_poll_leaves_no_poller_behind() {
+    let fake = FakeVcenter::start(PASSWORD, 1).await;
+    let p = connect(&fake).await;
+    fake.next_task_ends(TaskEnd::Running);
+    let op = p.start_server(&ServerId::new("vm-100")).await.unwrap();
+    // The task never ends: the wait is cut short after several polls.
+    let waiting = op.with_options(quick_wait()).wait();
+    assert!(tokio::time::timeout(Duration::from_millis(300), waiting)
+        .await
+        .is_err());
+    let polls = fake.count(RPE);
+    assert!(
+        polls >= 2,
+        "the wait polled before it was dropped ({polls})"
+    );
+    // Dropped means stopped: no poll is sent afterwards, by anyone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.count(RPE), polls, "no background poller");
+    // And nothing is held: the next call succeeds at once.
+    bounded(Duration::from_secs(3), list(&p)).await.unwrap();
+    assert_eq!(fake.count("PowerOnVM_Task"), 1);
+}
+
+#[tokio::test]
 async fn the_login_endpoint_down_fails_the_connect_with_a_typed_error() {
     // Login answers 503: a mutating call, sent once.
     let fake = FakeVcenter::start(PASSWORD, 0).await;

@@ -81,6 +81,8 @@ struct Fault {
 #[derive(Debug, Clone)]
 pub enum TaskEnd {
     Success,
+    /// Never ends: `state` `running`, forever.
+    Running,
     /// `state` `error` with a fault of `fault` type and `message`.
     Error {
         fault: String,
@@ -411,6 +413,7 @@ fn task_info(task: &str, end: &TaskEnd, result: Option<&str>) -> String {
                 .map(|vm| format!(r#"<result xsi:type="ManagedObjectReference" type="VirtualMachine">{vm}</result>"#))
                 .unwrap_or_default()
         ),
+        TaskEnd::Running => "<state>running</state><progress>42</progress>".to_owned(),
         TaskEnd::Error { fault, message } => format!(
             r#"<state>error</state><error><fault xsi:type="{fault}"></fault><localizedMessage>{message}</localizedMessage></error>"#
         ),
