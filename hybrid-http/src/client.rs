@@ -1006,7 +1006,10 @@ impl Response {
         }
         let mut inner = self.inner;
         let read = async {
-            let mut buf = bytes::BytesMut::new();
+            // Sized once from the announced length (bounded by the limit), instead of
+            // growing by doubling and copying.
+            let announced = inner.content_length().unwrap_or(0).min(limit as u64) as usize;
+            let mut buf = bytes::BytesMut::with_capacity(announced);
             while let Some(chunk) = inner.chunk().await? {
                 if buf.len() + chunk.len() > limit {
                     return Ok(None);

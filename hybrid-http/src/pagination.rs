@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use hybrid_core::paging::{paginate, Page, PageToken};
+use hybrid_core::paging::{paginate, Page, PageToken, Spawn};
 use hybrid_core::{Error, ErrorKind, Result};
 
 use crate::client::{HttpClient, RequestBuilder};
@@ -123,6 +123,21 @@ pub fn next_link<'a>(doc: &'a Value, items_key: &str) -> Option<&'a str> {
         }
     }
     None
+}
+
+/// The [`Spawn`] that [`paginate_prefetch`](hybrid_core::paging::paginate_prefetch)
+/// listings of the backends use: each page fetch runs on its own task of the current
+/// tokio runtime (in the caller's tracing span), so that decoding a page runs on another
+/// worker thread while the consumer takes the items of the previous one. Outside a
+/// runtime the fetch is handed back and polled with the stream.
+pub fn tokio_spawner() -> Spawn {
+    Arc::new(|fut| match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(tracing::Instrument::in_current_span(fut));
+            None
+        }
+        Err(_) => Some(fut),
+    })
 }
 
 /// Resolves a next link found in the response to `current` and checks that it stays on
@@ -428,6 +443,27 @@ impl fmt::Debug for PagedRequest {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_tokio_spawner_runs_fetches_on_tasks_inside_a_runtime() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawn = tokio_spawner();
+        let handed_back = spawn(Box::pin(async move {
+            let _ = tx.send(7);
+        }));
+        assert!(handed_back.is_none(), "spawned, not handed back");
+        assert_eq!(
+            rx.await.unwrap(),
+            7,
+            "the task ran without being polled here"
+        );
+    }
+
+    #[test]
+    fn the_tokio_spawner_hands_the_fetch_back_outside_a_runtime() {
+        let spawn = tokio_spawner();
+        assert!(spawn(Box::pin(async {})).is_some());
+    }
 
     #[test]
     fn markers() {

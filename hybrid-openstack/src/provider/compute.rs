@@ -2,21 +2,22 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::{
-    CreateKeyPair, CreateServer, Flavor, FlavorId, KeyPair, Metadata, RebootKind, Server, ServerId,
-    ServerStatus,
+    CreateKeyPair, CreateServer, Flavor, FlavorId, KeyPair, Metadata, RawDocument, RebootKind,
+    Server, ServerId, ServerStatus,
 };
 use hybrid_core::operation::{PollResult, Poller, Progress};
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{Compute, ItemStream};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    convert_page, poll_until, poll_until_gone, query, Dialect, Inner, OpenStackProvider, Step,
+    convert_page, listing, poll_until, poll_until_gone, query, Dialect, Inner, OpenStackProvider,
+    Step,
 };
 use crate::api::{self, compute as nova};
 use crate::capabilities::Microversion;
-use crate::protocol::nova::{NovaFlavor, NovaKeyPair, NovaServer};
+use crate::protocol::nova::{NovaFlavor, NovaKeyPair, NovaServerRef};
 use crate::protocol::requests;
 
 /// Waits for a resize: confirms it once at `VERIFY_RESIZE`, then waits for `ACTIVE` on
@@ -90,14 +91,23 @@ impl Poller<Server> for ResizePoller {
 pub(crate) type Observed = (Server, Option<String>);
 
 impl Inner {
-    pub(crate) async fn to_server(&self, v: Value) -> Result<Observed> {
-        let ns: NovaServer = api::decode(&v, "a server")?;
-        let task = ns.task_state.clone();
-        let by_name = match (&ns.flavor.id, &ns.flavor.original_name) {
-            (None, Some(name)) => Some(name.clone()),
-            _ => None,
+    /// The server a document describes, its task state, and the flavor name to
+    /// resolve to an id when the document names its flavor (Nova 2.47+) instead of
+    /// linking it. Reads the document once, borrowing what it only transforms.
+    fn decode_server(v: Value) -> Result<(Server, Option<String>, Option<String>)> {
+        let (mut s, task, by_name) = {
+            let ns = NovaServerRef::deserialize(&v)
+                .map_err(|e| Error::invalid_response("a server is not the expected JSON", e))?;
+            let by_name = ns.flavor_name_only().map(str::to_owned);
+            let task = ns.task_state();
+            (ns.into_core(None), task, by_name)
         };
-        let mut s = ns.into_core(Some(v));
+        s.raw = Some(RawDocument::Json(v));
+        Ok((s, task, by_name))
+    }
+
+    pub(crate) async fn to_server(&self, v: Value) -> Result<Observed> {
+        let (mut s, task, by_name) = Self::decode_server(v)?;
         if let Some(name) = by_name {
             s.flavor = Some(self.flavor_id_by_name(&name).await?);
         }
@@ -122,11 +132,19 @@ impl Inner {
         )
         .await?;
         let mut items = Vec::with_capacity(page.items.len());
+        let mut by_name = Vec::new();
         for v in page.items {
-            let (s, _) = self.to_server(v).await?;
+            let (s, _, name) = Self::decode_server(v)?;
             if options.matches(&s.name, &s.tags) {
+                if let Some(name) = name {
+                    by_name.push((items.len(), name));
+                }
                 items.push(s);
             }
+        }
+        // Flavor names to ids: one look at the table for the whole page.
+        for (i, id) in self.flavor_ids_by_name(by_name).await? {
+            items[i].flavor = Some(id);
         }
         Ok(Page::new(items, page.next))
     }
@@ -216,7 +234,7 @@ impl OpenStackProvider {
 impl Compute for OpenStackProvider {
     fn list_servers(&self, options: ListOptions) -> ItemStream<Server> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.servers_page(&options, token).await }
@@ -318,7 +336,7 @@ impl Compute for OpenStackProvider {
 
     fn list_flavors(&self, options: ListOptions) -> ItemStream<Flavor> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.flavors_page(&options, token).await }
@@ -341,7 +359,7 @@ impl Compute for OpenStackProvider {
 
     fn list_key_pairs(&self, options: ListOptions) -> ItemStream<KeyPair> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.key_pairs_page(&options, token).await }

@@ -3,12 +3,11 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::{CreateImage, Image, ImageId, ImageStatus};
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ByteStream, ImageData, Images, ItemStream};
 use hybrid_core::{ListOptions, Operation, Page, PageToken, Result};
 use serde_json::Value;
 
-use super::{convert_page, poll_until, query, Dialect, Inner, OpenStackProvider, Step};
+use super::{convert_page, listing, poll_until, query, Dialect, Inner, OpenStackProvider, Step};
 use crate::api::{self, image as glance};
 use crate::protocol::glance::GlanceImage;
 use crate::protocol::requests;
@@ -59,7 +58,7 @@ fn failed_import(i: &Image) -> Option<String> {
 impl Images for OpenStackProvider {
     fn list_images(&self, options: ListOptions) -> ItemStream<Image> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.images_page(&options, token).await }

@@ -10,12 +10,11 @@ use hybrid_core::model::{
     NetworkId, Port, PortId, Router, RouterId, SecurityGroup, SecurityGroupId, SecurityGroupRule,
     SecurityGroupRuleId, Subnet, SubnetId,
 };
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ItemStream, Network};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
 use serde_json::Value;
 
-use super::{convert_page, query, Dialect, Inner, OpenStackProvider};
+use super::{convert_page, listing, query, Dialect, Inner, OpenStackProvider};
 use crate::api::network::{self as neutron, Resource};
 use crate::api::{self, Query};
 use crate::protocol::neutron::{
@@ -209,7 +208,7 @@ impl Inner {
 macro_rules! neutron_list {
     ($self:ident, $options:ident, $res:expr, $conv:expr, $keep:expr) => {{
         let inner = $self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = $options.clone();
             async move {
@@ -421,7 +420,7 @@ impl Network for OpenStackProvider {
 
     fn list_routers(&self, options: ListOptions) -> ItemStream<Router> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.routers_page(&options, token).await }

@@ -6,13 +6,13 @@ use hybrid_core::model::{
     Attachment, CreateSnapshot, CreateVolume, ServerId, Snapshot, SnapshotId, SnapshotStatus,
     Volume, VolumeId, VolumeStatus,
 };
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ItemStream, Storage};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
 use serde_json::Value;
 
 use super::{
-    convert_page, poll_until, poll_until_gone, query, Dialect, Inner, OpenStackProvider, Step,
+    convert_page, listing, poll_until, poll_until_gone, query, Dialect, Inner, OpenStackProvider,
+    Step,
 };
 use crate::api::{self, block_storage as cinder, compute as nova};
 use crate::protocol::cinder::{CinderSnapshot, CinderVolume};
@@ -136,7 +136,7 @@ fn volume_failed(v: &Volume) -> Option<Step> {
 impl Storage for OpenStackProvider {
     fn list_volumes(&self, options: ListOptions) -> ItemStream<Volume> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.volumes_page(&options, token).await }
@@ -298,7 +298,7 @@ impl Storage for OpenStackProvider {
 
     fn list_snapshots(&self, options: ListOptions) -> ItemStream<Snapshot> {
         let inner = self.inner.clone();
-        paginate(move |token| {
+        listing(move |token| {
             let inner = inner.clone();
             let options = options.clone();
             async move { inner.snapshots_page(&options, token).await }
