@@ -63,7 +63,7 @@ fn vm_get() {
     assert!(s.tags.is_empty());
     // no instance view in this document: the state is the provisioning state
     assert_eq!(s.status, ServerStatus::Other("Succeeded".into()));
-    assert_eq!(s.raw.unwrap().as_json().unwrap(), &doc);
+    assert_eq!(*s.raw.unwrap().as_json().unwrap(), doc);
 }
 
 #[test]

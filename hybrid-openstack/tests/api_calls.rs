@@ -499,6 +499,74 @@ async fn nova_list_servers_sends_filters_limit_marker_and_follows_servers_links(
 }
 
 #[tokio::test]
+async fn nova_list_servers_raw_keeps_each_server_as_its_text_and_pages_the_same() {
+    let (server, api) = cloud().await;
+    let page1 = fixture("nova/servers-detail-resp-v2.90.json");
+    let id = page1["servers"][0]["id"].as_str().unwrap().to_owned();
+    nova_call("GET", "servers/detail")
+        .and(header("x-auth-token", TOKEN))
+        .with_query(&[("status", "ACTIVE"), ("limit", "5")])
+        .without_body()
+        .respond_with(ok(page1.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let first = nova::list_servers_raw(&api, q(&[("status", "ACTIVE")]), Some(5), None)
+        .await
+        .unwrap();
+    let docs: Vec<Value> = first.items.iter().map(|d| d.to_value().unwrap()).collect();
+    assert_eq!(docs, page1["servers"].as_array().unwrap().clone());
+    assert_eq!(first.next, Some(PageToken::new(id)));
+}
+
+#[tokio::test]
+async fn nova_list_servers_raw_refuses_a_listing_without_a_server_array() {
+    for (body, what) in [
+        (r#"{"servers": {"id": "a"}}"#, "an object"),
+        (r#"{"server": []}"#, "the wrong key"),
+        (r#"{"servers": [{"id": "a"}, "#, "a truncated body"),
+        (r#"[]"#, "a bare array"),
+    ] {
+        let (server, api) = cloud().await;
+        nova_call("GET", "servers/detail")
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/json")
+                    .set_body_string(body),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let e = nova::list_servers_raw(&api, Vec::new(), None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{what}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn provider_list_servers_names_the_listed_item_that_does_not_decode() {
+    let (server, p) = provider().await;
+    nova_call("GET", "servers/detail")
+        .respond_with(ok(json!({"servers": [listed("a"), {"id": 7}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The page fails as a whole before any flavor is looked up.
+    mount_flavors(&server, "2.93", 0).await;
+    let e = p
+        .list_servers(ListOptions::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    assert!(
+        e.to_string().contains("item 1 of the `servers` listing"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
 async fn nova_get_server_returns_the_server_document() {
     let (server, api) = cloud().await;
     let doc = fixture("nova/server-get-resp-v2.90.json");

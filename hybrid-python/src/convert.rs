@@ -219,7 +219,12 @@ impl ToPy for serde_json::Value {
 impl ToPy for RawDocument {
     fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
-            RawDocument::Json(v) => json_to_py(py, v),
+            RawDocument::Json(v) => {
+                let doc = v
+                    .to_value()
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+                json_to_py(py, &doc)
+            }
             RawDocument::Xml(s) => s.to_py(py),
         }
     }

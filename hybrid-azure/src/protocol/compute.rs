@@ -340,7 +340,7 @@ impl VirtualMachine {
             created_at: p.time_created.clone(),
             progress: None,
             fault: iv.and_then(InstanceView::fault),
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 
@@ -431,7 +431,7 @@ impl VmSize {
             ephemeral_gib: self.resource_disk_size_in_mb.unwrap_or(0) / 1024,
             is_public: true,
             extra,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }

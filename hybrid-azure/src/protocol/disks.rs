@@ -135,7 +135,7 @@ impl Disk {
                 })
                 .collect(),
             metadata,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }
@@ -189,7 +189,7 @@ impl DiskSnapshot {
             name: name_of(&self.name, &self.id),
             size_gib: p.disk_size_gb.unwrap_or(0),
             status,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }

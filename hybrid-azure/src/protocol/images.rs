@@ -107,7 +107,7 @@ impl ManagedImage {
             },
             tags,
             properties,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }
@@ -332,7 +332,7 @@ impl GalleryImageVersion {
             },
             tags,
             properties,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }

@@ -206,7 +206,7 @@ impl VirtualNetwork {
                 .filter_map(|s| s.id.clone().map(SubnetId::new))
                 .collect(),
             tags,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 
@@ -257,7 +257,7 @@ impl VnetSubnet {
             cidr,
             dhcp_enabled: true,
             dns_nameservers: Vec::new(),
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }
@@ -422,7 +422,7 @@ impl NetworkInterface {
                 .into_iter()
                 .collect(),
             status: provisioning_status(p.provisioning_state.as_deref()),
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }
@@ -633,7 +633,7 @@ impl NetworkSecurityGroup {
                 .filter_map(|r| r.to_rule(&self.id))
                 .collect(),
             tags,
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }
@@ -803,7 +803,7 @@ impl PublicIpAddress {
                 None => NetworkStatus::Active,
                 Some(s) => NetworkStatus::parse(s),
             },
-            raw: Some(RawDocument::Json(raw)),
+            raw: Some(RawDocument::from_value(&raw)),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Nova calls (compute v2.1), sent with the negotiated microversion.
 
-use hybrid_core::model::Metadata;
+use hybrid_core::model::{Metadata, RawJson};
 use hybrid_core::{Page, PageToken, Result};
 use hybrid_http::Method;
 use serde::Deserialize;
@@ -19,6 +19,28 @@ pub async fn list_servers(
     marker: Option<PageToken>,
 ) -> Result<Page<Value>> {
     api.page(
+        Compute,
+        "servers/detail",
+        "servers",
+        "id",
+        query,
+        limit,
+        marker,
+        "list_servers",
+    )
+    .await
+}
+
+/// `GET /servers/detail`: one page of servers, each kept as its JSON text (what the
+/// provider's listing decodes; cheaper than [`list_servers`] when the caller decodes
+/// each server itself).
+pub async fn list_servers_raw(
+    api: &Api,
+    query: Query,
+    limit: Option<u32>,
+    marker: Option<PageToken>,
+) -> Result<Page<RawJson>> {
+    api.page_raw(
         Compute,
         "servers/detail",
         "servers",

@@ -13,10 +13,14 @@ pub mod compute;
 pub mod image;
 pub mod network;
 
+use std::collections::BTreeMap;
+
+use hybrid_core::model::RawJson;
 use hybrid_core::{Error, ErrorKind, Page, PageToken, Result};
 use hybrid_http::pagination::{marker_page, next_link};
 use hybrid_http::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::capabilities::{Microversion, VersionDoc};
@@ -170,21 +174,14 @@ impl Api {
         path: &str,
         items_key: &str,
         marker_field: &str,
-        mut query: Query,
+        query: Query,
         limit: Option<u32>,
         token: Option<PageToken>,
         operation: &str,
     ) -> Result<Page<Value>> {
-        if let Some(l) = limit {
-            query.push(("limit".into(), l.to_string()));
-        }
-        if let Some(t) = &token {
-            query.push(("marker".into(), t.as_str().to_owned()));
-        }
-        let mut req = self.request(service, Method::GET, path, operation).await?;
-        for (k, v) in &query {
-            req = req.query(k, v);
-        }
+        let req = self
+            .page_request(service, path, query, limit, token.as_ref(), operation)
+            .await?;
         let mut doc: Value = req.send_json().await?;
         let has_next = next_link(&doc, items_key).is_some();
         let items = match doc.get_mut(items_key).map(Value::take) {
@@ -201,14 +198,94 @@ impl Api {
         let page = marker_page(items, limit, has_next, move |v: &Value| {
             marker_of(v, &field)
         });
-        if page.next.is_some() && page.next == token {
-            return Err(Error::new(
-                ErrorKind::InvalidResponse,
-                "pagination did not advance: the service returned the same marker again",
-            ));
-        }
-        Ok(page)
+        advanced(page, token.as_ref())
     }
+}
+
+impl Api {
+    /// One page of a marker-paged listing, like [`page`](Self::page), with each item
+    /// kept as its JSON text ([`RawJson`]) instead of a parsed tree: the listing hot
+    /// path decodes each item once into its typed model and keeps the text as the raw
+    /// document, without building a `serde_json::Value` per item.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn page_raw(
+        &self,
+        service: Service,
+        path: &str,
+        items_key: &str,
+        marker_field: &str,
+        query: Query,
+        limit: Option<u32>,
+        token: Option<PageToken>,
+        operation: &str,
+    ) -> Result<Page<RawJson>> {
+        let req = self
+            .page_request(service, path, query, limit, token.as_ref(), operation)
+            .await?;
+        let no_array = || {
+            Error::new(
+                ErrorKind::InvalidResponse,
+                format!("the listing response has no `{items_key}` array"),
+            )
+            .with_operation(operation.to_owned())
+        };
+        // The top level is split without parsing the items; the other members (the
+        // `<items>_links` list) are small and parsed to find the next link.
+        let mut doc: BTreeMap<String, Box<RawValue>> = req.send_json().await?;
+        let list = doc.remove(items_key).ok_or_else(no_array)?;
+        let items: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(|_| no_array())?;
+        let rest = doc
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, serde_json::from_str::<Value>(v.get()).ok()?)))
+            .collect::<serde_json::Map<_, _>>();
+        let has_next = next_link(&Value::Object(rest), items_key).is_some();
+        let last_marker = match items.last() {
+            Some(last) => serde_json::from_str::<Value>(last.get())
+                .ok()
+                .and_then(|v| marker_of(&v, marker_field)),
+            None => None,
+        };
+        let items: Vec<RawJson> = items.into_iter().map(RawJson::from_raw).collect();
+        let page = marker_page(items, limit, has_next, |_| last_marker.clone());
+        advanced(page, token.as_ref())
+    }
+}
+
+impl Api {
+    /// The GET of one page of a marker-paged listing: `query`, then `limit` and
+    /// `marker` when given.
+    async fn page_request(
+        &self,
+        service: Service,
+        path: &str,
+        mut query: Query,
+        limit: Option<u32>,
+        token: Option<&PageToken>,
+        operation: &str,
+    ) -> Result<RequestBuilder> {
+        if let Some(l) = limit {
+            query.push(("limit".into(), l.to_string()));
+        }
+        if let Some(t) = token {
+            query.push(("marker".into(), t.as_str().to_owned()));
+        }
+        let mut req = self.request(service, Method::GET, path, operation).await?;
+        for (k, v) in &query {
+            req = req.query(k, v);
+        }
+        Ok(req)
+    }
+}
+
+/// `page`, unless it would continue from the marker it was fetched with.
+fn advanced<T>(page: Page<T>, token: Option<&PageToken>) -> Result<Page<T>> {
+    if page.next.is_some() && page.next.as_ref() == token {
+        return Err(Error::new(
+            ErrorKind::InvalidResponse,
+            "pagination did not advance: the service returned the same marker again",
+        ));
+    }
+    Ok(page)
 }
 
 /// The marker of a listed item: `field`, or `field` inside the item's single wrapper

@@ -34,5 +34,5 @@ pub fn next_link(links: &[Link]) -> Option<&str> {
 
 /// Keeps `raw` as a JSON raw document when given.
 pub(crate) fn raw(doc: Option<serde_json::Value>) -> Option<hybrid_core::model::RawDocument> {
-    doc.map(hybrid_core::model::RawDocument::Json)
+    doc.map(|v| hybrid_core::model::RawDocument::from_value(&v))
 }

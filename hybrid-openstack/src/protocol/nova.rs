@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use hybrid_core::model::{
-    AddressKind, Flavor, FlavorId, ImageId, KeyPair, Metadata, Server, ServerAddress, ServerId,
-    ServerStatus,
+    AddressKind, Flavor, FlavorId, ImageId, KeyPair, Metadata, RawDocument, Server, ServerAddress,
+    ServerId, ServerStatus,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -413,7 +413,7 @@ impl NovaServerRef<'_> {
     }
 
     /// The core model, as [`NovaServer::into_core`] makes it.
-    pub fn into_core(self, doc: Option<serde_json::Value>) -> Server {
+    pub fn into_core(self, doc: Option<RawDocument>) -> Server {
         let image = self.image.0.map(|i| ImageId::new(i.owned()));
         let flavor = self
             .flavor
@@ -448,7 +448,7 @@ impl NovaServerRef<'_> {
             created_at: self.created,
             progress: self.progress,
             fault: self.fault.and_then(|f| f.message),
-            raw: raw(doc),
+            raw: doc,
         }
     }
 }
@@ -626,8 +626,18 @@ mod tests {
             });
         let borrowed = NovaServerRef::deserialize(v).ok().map(|ns| {
             let task = ns.task_state();
-            (ns.into_core(Some(v.clone())), task)
+            (ns.into_core(Some(RawDocument::from_value(v))), task)
         });
+        // The listing decodes from each server's JSON text, where escaped strings
+        // cannot be lent: the same result either way.
+        let text = v.to_string();
+        let from_text = serde_json::from_str::<NovaServerRef<'_>>(&text)
+            .ok()
+            .map(|ns| {
+                let task = ns.task_state();
+                (ns.into_core(Some(RawDocument::from_value(v))), task)
+            });
+        assert_eq!(borrowed, from_text, "from text: {text}");
         (owned, borrowed)
     }
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::{
-    CreateKeyPair, CreateServer, Flavor, FlavorId, KeyPair, Metadata, RawDocument, RebootKind,
-    Server, ServerId, ServerStatus,
+    CreateKeyPair, CreateServer, Flavor, FlavorId, KeyPair, Metadata, RawDocument, RawJson,
+    RebootKind, Server, ServerId, ServerStatus,
 };
 use hybrid_core::operation::{PollResult, Poller, Progress};
 use hybrid_core::provider::{Compute, ItemStream};
@@ -102,8 +102,25 @@ impl Inner {
             let task = ns.task_state();
             (ns.into_core(None), task, by_name)
         };
-        s.raw = Some(RawDocument::Json(v));
+        s.raw = Some(RawDocument::from_value(&v));
         Ok((s, task, by_name))
+    }
+
+    /// [`decode_server`](Self::decode_server) for a listed server kept as JSON text:
+    /// decoded once from the text, which becomes the raw document as it is.
+    fn decode_listed_server(i: usize, doc: RawJson) -> Result<(Server, Option<String>)> {
+        let (mut s, by_name) = {
+            let ns: NovaServerRef<'_> = doc.deserialize().map_err(|e| {
+                Error::invalid_response(
+                    format!("item {i} of the `servers` listing is not the expected JSON"),
+                    e,
+                )
+            })?;
+            let by_name = ns.flavor_name_only().map(str::to_owned);
+            (ns.into_core(None), by_name)
+        };
+        s.raw = Some(RawDocument::Json(doc));
+        Ok((s, by_name))
     }
 
     pub(crate) async fn to_server(&self, v: Value) -> Result<Observed> {
@@ -124,7 +141,7 @@ impl Inner {
         options: &ListOptions,
         token: Option<PageToken>,
     ) -> Result<Page<Server>> {
-        let page = nova::list_servers(
+        let page = nova::list_servers_raw(
             &self.api,
             query(options, Dialect::Nova),
             options.page_size,
@@ -133,8 +150,8 @@ impl Inner {
         .await?;
         let mut items = Vec::with_capacity(page.items.len());
         let mut by_name = Vec::new();
-        for v in page.items {
-            let (s, _, name) = Self::decode_server(v)?;
+        for (i, doc) in page.items.into_iter().enumerate() {
+            let (s, name) = Self::decode_listed_server(i, doc)?;
             if options.matches(&s.name, &s.tags) {
                 if let Some(name) = name {
                     by_name.push((items.len(), name));
