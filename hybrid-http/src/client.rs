@@ -19,7 +19,7 @@ use url::Url;
 use hybrid_core::{ByteStream, Error, ErrorContext, ErrorKind, Result};
 
 use crate::auth::{AuthHeader, Authorizer};
-use crate::errors::{decode_json, FailedResponse};
+use crate::errors::{decode_json, decode_json_with, FailedResponse};
 use crate::options::ClientOptions;
 use crate::redact::{mark_sensitive, redact_url, RedactedHeaders};
 use crate::retry::{is_idempotent_method, is_retryable_status, RetryPolicy};
@@ -1051,6 +1051,25 @@ impl Response {
         let ctx = self.body_ctx();
         let body = self.bytes().await?;
         decode_json(&body, &method, &url, auth).map_err(|e| ctx.annotate(e))
+    }
+
+    /// Decodes the JSON body with the caller's own decoder, which may borrow from the
+    /// body while it runs (for example
+    /// [`split_listing`](crate::pagination::split_listing), to keep each listed item as
+    /// its text without parsing it twice).
+    ///
+    /// # Errors
+    /// As [`json`](Self::json).
+    pub async fn json_with<T>(
+        self,
+        decode: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T> {
+        let method = self.method.clone();
+        let url = self.url.clone();
+        let auth = self.auth_endpoint;
+        let ctx = self.body_ctx();
+        let body = self.bytes().await?;
+        decode_json_with(&body, &method, &url, auth, decode).map_err(|e| ctx.annotate(e))
     }
 
     /// The body as a stream of chunks (an image download). Only the client's read

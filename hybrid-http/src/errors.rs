@@ -423,7 +423,24 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
     url: &Url,
     auth_endpoint: bool,
 ) -> hybrid_core::Result<T> {
-    serde_json::from_slice(body).map_err(|e| {
+    decode_json_with(body, method, url, auth_endpoint, |b| {
+        serde_json::from_slice(b)
+    })
+}
+
+/// [`decode_json`] with the caller's own decoding of the body (for example one that
+/// borrows parts of it), and the same error.
+///
+/// # Errors
+/// As [`decode_json`].
+pub fn decode_json_with<T>(
+    body: &[u8],
+    method: &Method,
+    url: &Url,
+    auth_endpoint: bool,
+    decode: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+) -> hybrid_core::Result<T> {
+    decode(body).map_err(|e| {
         let message = format!(
             "the response to {method} {} is not the expected JSON",
             crate::redact::redact_url(url)

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use url::Url;
 
@@ -84,6 +85,77 @@ pub fn marker_page<T>(
         None
     };
     Page::new(items, next)
+}
+
+/// A listing document split at its item list: each item as its own JSON text,
+/// borrowed from the body and not parsed, and every other member (links, counts)
+/// parsed into `rest`.
+#[derive(Debug)]
+pub struct Listing<'a> {
+    /// The items, in order, each one JSON value's text.
+    pub items: Vec<&'a RawValue>,
+    /// The document without its item list (an object), for [`next_link`].
+    pub rest: Value,
+}
+
+/// Splits a listing body (`{"<items_key>": [..], ...}`) into its items' texts and the
+/// rest, in one pass over the bytes: the backends then decode each item once into
+/// their typed model and keep its text as the raw document, instead of building a
+/// `serde_json::Value` per item.
+///
+/// ```
+/// let body = br#"{"servers": [{"id": "a"}, {"id": "b"}], "servers_links": []}"#;
+/// let l = hybrid_http::pagination::split_listing(body, "servers").unwrap();
+/// assert_eq!(l.items[1].get(), r#"{"id": "b"}"#);
+/// assert_eq!(l.rest, serde_json::json!({"servers_links": []}));
+/// ```
+///
+/// # Errors
+/// The parser's error when the body is not a JSON object, its `items_key` member is
+/// not an array, or it has no such member.
+pub fn split_listing<'a>(body: &'a [u8], items_key: &str) -> serde_json::Result<Listing<'a>> {
+    use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, Visitor};
+
+    struct Split<'k>(&'k str);
+    impl<'de> Visitor<'de> for Split<'_> {
+        type Value = Listing<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a listing object with a `{}` array", self.0)
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut items = None;
+            let mut rest = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == self.0 {
+                    items = Some(map.next_value::<Vec<&'de RawValue>>()?);
+                } else {
+                    rest.insert(key, map.next_value::<Value>()?);
+                }
+            }
+            let items = items.ok_or_else(|| A::Error::missing_field("the item list"))?;
+            Ok(Listing {
+                items,
+                rest: Value::Object(rest),
+            })
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Split<'_> {
+        type Value = Listing<'de>;
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let listing = Split(items_key).deserialize(&mut de)?;
+    de.end()?;
+    Ok(listing)
 }
 
 /// The next-page link of a listing document, in any of the usual places: Azure
@@ -542,6 +614,31 @@ mod tests {
             None
         );
         assert_eq!(next_link(&json!([1, 2]), ""), None);
+    }
+
+    #[test]
+    fn split_listing_keeps_item_texts_and_refuses_other_shapes() {
+        let body =
+            br#"{"count": 2, "value": [{"id": "a", "s": "x\"y"}, 7, null], "nextLink": "n"}"#;
+        let l = split_listing(body, "value").unwrap();
+        let texts: Vec<&str> = l.items.iter().map(|r| r.get()).collect();
+        assert_eq!(texts, [r#"{"id": "a", "s": "x\"y"}"#, "7", "null"]);
+        assert_eq!(l.rest, json!({"count": 2, "nextLink": "n"}));
+        assert_eq!(next_link(&l.rest, "value"), Some("n"));
+        for bad in [
+            &br#"{"value": {"id": "a"}}"#[..],
+            br#"{"values": []}"#,
+            br#"{"value": [{"id": "a"}, "#,
+            br#"[]"#,
+            br#"{"value": []} trailing"#,
+            b"",
+        ] {
+            assert!(
+                split_listing(bad, "value").is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -505,6 +505,8 @@ async fn nova_list_servers_raw_keeps_each_server_as_its_text_and_pages_the_same(
     let id = page1["servers"][0]["id"].as_str().unwrap().to_owned();
     nova_call("GET", "servers/detail")
         .and(header("x-auth-token", TOKEN))
+        .and(header("accept", "application/json"))
+        .and(header("x-openstack-nova-api-version", "2.93"))
         .with_query(&[("status", "ACTIVE"), ("limit", "5")])
         .without_body()
         .respond_with(ok(page1.clone()))

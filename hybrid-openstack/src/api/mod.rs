@@ -13,14 +13,11 @@ pub mod compute;
 pub mod image;
 pub mod network;
 
-use std::collections::BTreeMap;
-
 use hybrid_core::model::RawJson;
 use hybrid_core::{Error, ErrorKind, Page, PageToken, Result};
-use hybrid_http::pagination::{marker_page, next_link};
+use hybrid_http::pagination::{marker_page, next_link, split_listing};
 use hybrid_http::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::capabilities::{Microversion, VersionDoc};
@@ -222,30 +219,26 @@ impl Api {
         let req = self
             .page_request(service, path, query, limit, token.as_ref(), operation)
             .await?;
-        let no_array = || {
-            Error::new(
-                ErrorKind::InvalidResponse,
-                format!("the listing response has no `{items_key}` array"),
-            )
-            .with_operation(operation.to_owned())
-        };
-        // The top level is split without parsing the items; the other members (the
-        // `<items>_links` list) are small and parsed to find the next link.
-        let mut doc: BTreeMap<String, Box<RawValue>> = req.send_json().await?;
-        let list = doc.remove(items_key).ok_or_else(no_array)?;
-        let items: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(|_| no_array())?;
-        let rest = doc
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, serde_json::from_str::<Value>(v.get()).ok()?)))
-            .collect::<serde_json::Map<_, _>>();
-        let has_next = next_link(&Value::Object(rest), items_key).is_some();
-        let last_marker = match items.last() {
-            Some(last) => serde_json::from_str::<Value>(last.get())
-                .ok()
-                .and_then(|v| marker_of(&v, marker_field)),
-            None => None,
-        };
-        let items: Vec<RawJson> = items.into_iter().map(RawJson::from_raw).collect();
+        // One pass splits the body into the items' texts (kept, not parsed) and the
+        // rest (the `<items>_links` list, parsed to find the next link).
+        let (items, has_next, last_marker) = req
+            .header("accept", "application/json")
+            .send()
+            .await?
+            .json_with(|body| {
+                let l = split_listing(body, items_key)?;
+                let has_next = next_link(&l.rest, items_key).is_some();
+                let last_marker = match l.items.last() {
+                    Some(last) => serde_json::from_str::<Value>(last.get())
+                        .ok()
+                        .and_then(|v| marker_of(&v, marker_field)),
+                    None => None,
+                };
+                let items: Vec<RawJson> = l.items.into_iter().map(RawJson::from_raw).collect();
+                Ok((items, has_next, last_marker))
+            })
+            .await
+            .map_err(|e| e.with_operation(operation.to_owned()))?;
         let page = marker_page(items, limit, has_next, |_| last_marker.clone());
         advanced(page, token.as_ref())
     }
