@@ -41,11 +41,14 @@ impl Token {
         }
     }
 
-    /// A token valid for `lifetime` from now (OAuth `expires_in`).
+    /// A token valid for `lifetime` from now (OAuth `expires_in`). A lifetime beyond
+    /// what the clock can represent gives a token that does not expire (never a panic).
     pub fn expiring_in(secret: impl Into<SecretString>, lifetime: Duration) -> Self {
+        // A lifetime past what the clock can represent (a service answering
+        // `expires_in: 1e18`) means "does not expire in this process's lifetime".
         Token {
             secret: secret.into(),
-            expires_at: Some(Instant::now() + lifetime),
+            expires_at: Instant::now().checked_add(lifetime),
         }
     }
 
@@ -563,6 +566,18 @@ mod tests {
         );
         assert!(!shown.contains("secret-token"), "{shown}");
         assert!(shown.contains("REDACTED"));
+    }
+
+    #[tokio::test]
+    async fn a_lifetime_beyond_the_clock_never_expires_and_does_not_panic() {
+        let t = Token::expiring_in("x".to_string(), Duration::MAX);
+        assert_eq!(t.expires_at(), None);
+        let t = Token::expiring_at(
+            "x".to_string(),
+            SystemTime::now() + Duration::from_secs(u64::MAX / 4),
+        );
+        let far = Instant::now() + Duration::from_secs(1 << 40);
+        assert!(t.expires_at().is_none_or(|at| at > far), "{t:?}");
     }
 
     #[tokio::test]
