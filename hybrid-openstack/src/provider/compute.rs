@@ -1,6 +1,7 @@
 //! `Compute` over Nova.
 
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use hybrid_core::model::{
     CreateKeyPair, CreateServer, Flavor, FlavorId, KeyPair, Metadata, RawDocument, RawJson,
     RebootKind, Server, ServerId, ServerStatus,
@@ -141,16 +142,35 @@ impl Inner {
         options: &ListOptions,
         token: Option<PageToken>,
     ) -> Result<Page<Server>> {
-        let page = nova::list_servers_raw(
+        let page = self.raw_servers_page(options, token).await?;
+        let items = self.decode_servers(page.items, options).await?;
+        Ok(Page::new(items, page.next))
+    }
+
+    /// One page of servers as JSON texts, not decoded yet.
+    async fn raw_servers_page(
+        &self,
+        options: &ListOptions,
+        token: Option<PageToken>,
+    ) -> Result<Page<RawJson>> {
+        nova::list_servers_raw(
             &self.api,
             query(options, Dialect::Nova),
             options.page_size,
             token,
         )
-        .await?;
-        let mut items = Vec::with_capacity(page.items.len());
+        .await
+    }
+
+    /// A page's servers decoded, filtered by `options`, flavor names resolved.
+    async fn decode_servers(
+        &self,
+        docs: Vec<RawJson>,
+        options: &ListOptions,
+    ) -> Result<Vec<Server>> {
+        let mut items = Vec::with_capacity(docs.len());
         let mut by_name = Vec::new();
-        for (i, doc) in page.items.into_iter().enumerate() {
+        for (i, doc) in docs.into_iter().enumerate() {
             let (s, name) = Self::decode_listed_server(i, doc)?;
             if options.matches(&s.name, &s.tags) {
                 if let Some(name) = name {
@@ -163,7 +183,7 @@ impl Inner {
         for (i, id) in self.flavor_ids_by_name(by_name).await? {
             items[i].flavor = Some(id);
         }
-        Ok(Page::new(items, page.next))
+        Ok(items)
     }
 
     async fn flavors_page(
@@ -249,13 +269,36 @@ impl OpenStackProvider {
 
 #[async_trait]
 impl Compute for OpenStackProvider {
+    /// Pages are fetched one ahead as JSON texts and decoded as the consumer reaches
+    /// them: the next page's round trip overlaps this page's decoding and consumption.
     fn list_servers(&self, options: ListOptions) -> ItemStream<Server> {
+        let fetching = self.inner.clone();
+        let fetch_options = options.clone();
+        let pages = listing(move |token| {
+            let inner = fetching.clone();
+            let options = fetch_options.clone();
+            async move {
+                let page = inner.raw_servers_page(&options, token).await?;
+                // The whole page is one item of the prefetching stream.
+                Ok(Page::new(vec![page.items], page.next))
+            }
+        });
         let inner = self.inner.clone();
-        listing(move |token| {
-            let inner = inner.clone();
-            let options = options.clone();
-            async move { inner.servers_page(&options, token).await }
-        })
+        pages
+            .and_then(move |docs| {
+                let inner = inner.clone();
+                let options = options.clone();
+                async move { inner.decode_servers(docs, &options).await }
+            })
+            .map_ok(|servers| futures::stream::iter(servers.into_iter().map(Ok)))
+            .try_flatten()
+            // As every listing: an error (a page that does not decode) ends the stream.
+            .scan(false, |failed, item| {
+                let go = !*failed;
+                *failed |= item.is_err();
+                futures::future::ready(go.then_some(item))
+            })
+            .boxed()
     }
 
     async fn list_servers_page(
