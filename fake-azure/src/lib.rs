@@ -56,7 +56,7 @@
 //! | subscription, `locations`, `providers/{namespace}` | GET |
 //! | `resourceGroups/{rg}` | PUT, GET, HEAD, PATCH, DELETE (202 + `Location`, deletes what it holds), list |
 //! | `{resource or group}/providers/Microsoft.Resources/tags/default` | GET, PUT, PATCH (`Merge`, `Replace`, `Delete`), DELETE |
-//! | `Microsoft.Compute/virtualMachines` | PUT (create, update incl. resize, data disk attach/detach), PATCH, GET (`$expand=instanceView,userData`), `instanceView`, `vmSizes`, POST `start` / `powerOff` / `restart` / `deallocate`, DELETE, list by group, by subscription (`statusOnly=true`) and by location |
+//! | `Microsoft.Compute/virtualMachines` | PUT (create, update incl. resize, data disk attach/detach), PATCH, GET (`$expand=instanceView,userData`), `instanceView`, `vmSizes`, POST `start` / `powerOff` / `restart` / `deallocate`, DELETE, list by group and by subscription (`$expand=instanceView`: each VM with its instance view, kept by the `nextLink`; `statusOnly=true` by subscription) and by location |
 //! | `Microsoft.Compute/locations/{l}/vmSizes` | GET |
 //! | `Microsoft.Compute/disks`, `snapshots` | PUT (`Empty`, `Copy`, `FromImage`), PATCH (grow, SKU, tags), GET, DELETE, lists |
 //! | `Microsoft.Compute/images` | PUT (from a VM or an OS disk/snapshot), GET, DELETE, lists |

@@ -1147,3 +1147,54 @@ async fn the_binary_serves_and_prints_its_settings() {
     assert_eq!(list.body["value"].as_array().unwrap().len(), 2);
     assert!(list.body["nextLink"].as_str().unwrap().starts_with(&url));
 }
+
+/// `$expand=instanceView` on the VM listings (VirtualMachines_List and _ListAll) puts
+/// each VM's instance view, with its power state, in the page, and the next link
+/// keeps the expansion; without it the VMs come without instance views.
+#[tokio::test]
+async fn vm_listings_expand_instance_views_on_every_page() {
+    let az = setup(FakeAzure::builder().servers(5).page_size(2)).await;
+    let vm = az.vm_path("vm-00003");
+    let dealloc = az.post(&format!("{vm}/deallocate"), COMPUTE).await;
+    az.done(&dealloc).await;
+    for list in [
+        az.rg_path("Microsoft.Compute/virtualMachines"),
+        format!("{}/providers/Microsoft.Compute/virtualMachines", az.sub()),
+    ] {
+        let mut url = az.url(&format!("{list}?$expand=instanceView"), COMPUTE);
+        let mut powers = Vec::new();
+        loop {
+            let r = az.get_abs(&url).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            for v in r.body["value"].as_array().unwrap() {
+                let code = v["properties"]["instanceView"]["statuses"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("an instance view in {v}"))
+                    .iter()
+                    .filter_map(|s| s["code"].as_str())
+                    .find(|c| c.starts_with("PowerState/"))
+                    .unwrap()
+                    .to_owned();
+                powers.push((v["name"].as_str().unwrap().to_owned(), code));
+            }
+            match r.body["nextLink"].as_str() {
+                Some(n) => {
+                    assert!(n.contains("instanceView"), "the expansion is kept: {n}");
+                    url = n.to_owned();
+                }
+                None => break,
+            }
+        }
+        let want: Vec<(String, String)> = (1..=5)
+            .map(|i| {
+                let state = if i == 3 { "deallocated" } else { "running" };
+                (format!("vm-{i:05}"), format!("PowerState/{state}"))
+            })
+            .collect();
+        assert_eq!(powers, want, "{list}");
+        let plain = az.get(&list, COMPUTE).await;
+        assert!(plain.body["value"][0]["properties"]
+            .get("instanceView")
+            .is_none());
+    }
+}

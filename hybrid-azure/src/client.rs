@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use hybrid_core::model::RawJson;
 use hybrid_core::{Error, ErrorKind, Result};
 use hybrid_http::header::HeaderMap;
-use hybrid_http::pagination::{next_link, resolve_next_link, same_origin};
+use hybrid_http::pagination::{next_link, resolve_next_link, same_origin, split_listing};
 use hybrid_http::{Authorizer, HttpClient, Method, Url};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use crate::ids::{segments_url, ResourceId, Scope};
@@ -122,11 +123,12 @@ pub fn decode<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T> {
         .map_err(|e| Error::invalid_response(format!("{what} is not the expected JSON"), e))
 }
 
-/// One page of an ARM listing: the raw items and the next link.
+/// One page of an ARM listing: the raw items (parsed documents, or with
+/// [`ArmClient::list_page_raw`] each item's JSON text) and the next link.
 #[derive(Debug, Clone)]
-pub struct RawPage {
+pub struct RawPage<T = Value> {
     /// The `value` items.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// The next page's URL (same origin as ARM, checked).
     pub next: Option<Url>,
 }
@@ -356,6 +358,51 @@ impl ArmClient {
             Some(href) => Some(resolve_next_link(&url, href).map_err(annotate)?),
             None => None,
         };
+        Ok(RawPage { items, next })
+    }
+
+    /// The listing page at `url` like [`list_page`](Self::list_page), with each item
+    /// kept as its JSON text ([`RawJson`]) instead of a parsed tree: the body is split
+    /// once ([`split_listing`]), every item is copied out as text and decoded by the
+    /// caller once, into its own model. The `nextLink` is checked as by `list_page`.
+    ///
+    /// # Errors
+    /// As [`list_page`](Self::list_page).
+    pub async fn list_page_raw(&self, url: Url, operation: &str) -> Result<RawPage<RawJson>> {
+        let resp = self
+            .execute(Method::GET, url.clone(), None, operation, None)
+            .await?;
+        let annotate = |e: Error| {
+            let e = e.with_http_status(resp.status).with_operation(operation);
+            match &resp.request_id {
+                Some(id) => e.with_request_id(id.clone()),
+                None => e,
+            }
+        };
+        let listing = match split_listing(&resp.body, "value") {
+            Ok(l) => l,
+            // Valid JSON without a `value` array, as `list_page` tells them apart.
+            Err(_) if serde_json::from_slice::<IgnoredAny>(&resp.body).is_ok() => {
+                return Err(annotate(Error::new(
+                    ErrorKind::InvalidResponse,
+                    "the listing response has no `value` array",
+                )))
+            }
+            Err(e) => {
+                return Err(annotate(Error::invalid_response(
+                    format!(
+                        "the response to {} is not the expected JSON",
+                        hybrid_http::redact::redact_url(&url)
+                    ),
+                    e,
+                )))
+            }
+        };
+        let next = match next_link(&listing.rest, "value") {
+            Some(href) => Some(resolve_next_link(&url, href).map_err(annotate)?),
+            None => None,
+        };
+        let items = listing.items.into_iter().map(RawJson::from_raw).collect();
         Ok(RawPage { items, next })
     }
 

@@ -56,9 +56,16 @@
 //! `subscription`) for servers and networks, `location` for servers, and `network` for
 //! subnets; any other filter is `InvalidInput`. ARM lists have no page size, so
 //! `page_size` is honoured by slicing ARM's pages (the page token says where).
-//! Listed servers carry their state (one instance-view read each, eight at a time) but
-//! no addresses (those live on the NICs): [`get_server`](hybrid_core::provider::Compute::get_server)
-//! reads them.
+//! Listed servers carry their state but no addresses (those live on the NICs):
+//! [`get_server`](hybrid_core::provider::Compute::get_server) reads them. The state comes
+//! with the pages: the resource group's and the subscription's listings ask ARM for each
+//! VM's instance view (`$expand=instanceView`, `api-version` 2024-07-01), so a listing
+//! costs one request per ARM page. Only VMs a page leaves without an instance view (the
+//! listing by `location`, whose ARM call has no `$expand`; or an ARM that ignores or
+//! refuses the expansion, which its specification allows only with a scale-set
+//! `$filter`) have their instance view read, one request each, eight at a time. Each VM
+//! is decoded once from its JSON text, which is kept as the server's raw document, and
+//! the next page is requested while the current one is consumed.
 
 pub mod api;
 pub mod capabilities;

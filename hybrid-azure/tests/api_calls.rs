@@ -79,6 +79,54 @@ macro_rules! list_call {
     };
 }
 
+/// A VM listing (each VM kept as its JSON text): the first page at the collection with
+/// exactly `$query`, the second at its exact `nextLink`, which carries the first
+/// request's query as ARM's does.
+macro_rules! vm_list_call {
+    ($name:ident, $path:expr, $query:expr, |$arm:ident, $next:ident| $call:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            let (server, p) = setup().await;
+            let path: String = $path;
+            let query: Vec<(&str, &str)> = $query;
+            let mut second_query = query.clone();
+            second_query.push(("$skiptoken", "page2"));
+            let mut next_url = Url::parse(&format!("{}{}", server.uri(), path)).unwrap();
+            next_url.query_pairs_mut().extend_pairs(&second_query);
+            let next_url = next_url.to_string();
+            let a = json!({"id": rg_id("Microsoft.Compute/virtualMachines/a"), "name": "a",
+                "properties": {"instanceView": {"statuses": [{"code": "PowerState/running"}]}}});
+            arm("GET", &path, &query)
+                .and(NoBody)
+                .respond_with(ok(200, json!({"value": [a], "nextLink": next_url})))
+                .expect(1)
+                .mount(&server)
+                .await;
+            arm("GET", &path, &second_query)
+                .and(NoBody)
+                .respond_with(ResponseTemplate::new(200).set_body_raw(
+                    r#"{"value": [{"name": "b"}, {"name": "c\u00e9"}], "odata.count": 2}"#,
+                    "application/json",
+                ))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let $arm: ArmClient = p.arm().clone();
+            let $next: Option<Url> = None;
+            let first = $call.await.unwrap();
+            assert_eq!(first.items.len(), 1);
+            assert_eq!(first.items[0], a);
+            assert_eq!(first.next.as_ref().map(Url::as_str), Some(next_url.as_str()));
+            let $next = first.next;
+            let second = $call.await.unwrap();
+            // each item is the text of the page, as sent
+            let texts: Vec<&str> = second.items.iter().map(|i| i.as_str()).collect();
+            assert_eq!(texts, [r#"{"name": "b"}"#, r#"{"name": "c\u00e9"}"#]);
+            assert!(second.next.is_none());
+        }
+    };
+}
+
 /// A write answered `200` with a terminal state: exact request and body; the LRO is
 /// done at once.
 macro_rules! write_call {
@@ -126,24 +174,108 @@ get_call!(
     v(VM),
     |a| compute::get_instance_view(&a, &id("Microsoft.Compute/virtualMachines/vm1"))
 );
-list_call!(
+vm_list_call!(
+    list_vms_with_instance_views,
+    rg_path("Microsoft.Compute/virtualMachines"),
+    vec![("api-version", VM), ("$expand", "instanceView")],
+    |a, n| compute::list_vms(&a, true, n.clone())
+);
+vm_list_call!(
     list_vms,
     rg_path("Microsoft.Compute/virtualMachines"),
-    VM,
-    |a, n| compute::list_vms(&a, n.clone())
+    v(VM),
+    |a, n| compute::list_vms(&a, false, n.clone())
 );
-list_call!(
+vm_list_call!(
+    list_all_vms_with_instance_views,
+    sub_path("Microsoft.Compute/virtualMachines"),
+    vec![("api-version", VM), ("$expand", "instanceView")],
+    |a, n| compute::list_all_vms(&a, true, n.clone())
+);
+vm_list_call!(
     list_all_vms,
     sub_path("Microsoft.Compute/virtualMachines"),
-    VM,
-    |a, n| compute::list_all_vms(&a, n.clone())
+    v(VM),
+    |a, n| compute::list_all_vms(&a, false, n.clone())
 );
-list_call!(
+vm_list_call!(
     list_vms_by_location,
     sub_path("Microsoft.Compute/locations/eastus/virtualMachines"),
-    VM,
+    v(VM),
     |a, n| compute::list_vms_by_location(&a, "eastus", n.clone())
 );
+
+/// The VM listing keeps each VM as its text and refuses, as every listing does, what
+/// is not a listing: not JSON, no `value` array, items that are not JSON values, a
+/// `nextLink` to another origin or with credentials.
+#[tokio::test]
+async fn vm_listing_refuses_what_is_not_a_listing() {
+    let (server, p) = setup().await;
+    let path = rg_path("Microsoft.Compute/virtualMachines");
+    let cases: [(&str, &str); 8] = [
+        ("truncated", r#"{"value": [{"id": "a"}, {"id": "#),
+        ("html", "<html>oops</html>"),
+        ("no-value", r#"{"items": []}"#),
+        ("value-not-array", r#"{"value": {"id": "a"}}"#),
+        ("not-an-object", r#"[{"id": "a"}]"#),
+        ("trailing", r#"{"value": []} {"value": []}"#),
+        (
+            "evil-next",
+            r#"{"value": [], "nextLink": "https://evil.example.com/steal"}"#,
+        ),
+        (
+            "creds-next",
+            r#"{"value": [], "nextLink": "/x?api-version=1&$skiptoken=2"}"#,
+        ),
+    ];
+    for (tag, body) in cases {
+        let body = if tag == "creds-next" {
+            let mut u = Url::parse(&server.uri()).unwrap();
+            u.set_username("user").unwrap();
+            u.set_password(Some("pw")).unwrap();
+            format!(r#"{{"value": [], "nextLink": "{u}x"}}"#)
+        } else {
+            body.to_owned()
+        };
+        arm("GET", &path, &[("api-version", VM), ("$skiptoken", tag)])
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-ms-request-id", format!("req-{tag}").as_str())
+                    .set_body_raw(body, "application/json"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    for (tag, _) in cases {
+        let url = Url::parse(&format!(
+            "{}{path}?api-version={VM}&$skiptoken={tag}",
+            server.uri()
+        ))
+        .unwrap();
+        let e = compute::list_vms(p.arm(), true, Some(url))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{tag}: {e}");
+        assert_eq!(e.http_status(), Some(200), "{tag}");
+        assert_eq!(e.request_id(), Some(format!("req-{tag}").as_str()), "{tag}");
+        assert_eq!(
+            e.context().operation.as_deref(),
+            Some("list_servers"),
+            "{tag}"
+        );
+        let msg = e.message().to_owned();
+        match tag {
+            "no-value" | "value-not-array" | "not-an-object" => {
+                assert!(msg.contains("`value` array"), "{tag}: {msg}")
+            }
+            "evil-next" => assert!(msg.contains("another origin"), "{tag}: {msg}"),
+            "creds-next" => assert!(msg.contains("credentials"), "{tag}: {msg}"),
+            _ => assert!(msg.contains("not the expected JSON"), "{tag}: {msg}"),
+        }
+        assert!(!msg.contains("pw"), "{tag}: {msg}");
+    }
+}
 write_call!(
     create_or_update_vm,
     "PUT",
@@ -1014,6 +1146,7 @@ async fn requests_never_leave_the_arm_origin() {
     // a forged page token cannot send the token elsewhere either
     let e = compute::list_vms(
         p.arm(),
+        true,
         Some(Url::parse("https://evil.example.com/p2").unwrap()),
     )
     .await

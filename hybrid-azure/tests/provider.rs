@@ -376,38 +376,84 @@ async fn create_server_refusals_and_cleanup() {
         .is_none());
 }
 
+/// `api-version` and `$expand=instanceView`: how the VM listings ask for power states.
+fn expanded() -> Vec<(&'static str, &'static str)> {
+    vec![("api-version", VM), ("$expand", "instanceView")]
+}
+
+/// Every request the mock server received but the token's.
+async fn arm_requests(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.url.path().ends_with("/oauth2/v2.0/token"))
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect()
+}
+
 #[tokio::test]
-async fn listing_servers_slices_pages_and_reads_instance_views() {
+async fn listing_servers_reads_power_states_from_the_pages_alone() {
     let (server, p) = setup().await;
-    let docs: Vec<Value> = ["a", "b", "c"]
+    let path = rg_path("Microsoft.Compute/virtualMachines");
+    let page1: Vec<Value> = [("a", "running"), ("b", "deallocated"), ("c", "starting")]
         .iter()
-        .map(|n| vm_doc(n, json!({})))
+        .map(|(n, power)| with_view(vm_doc(n, json!({"hybrid:tag:web": ""})), power))
         .collect();
-    arm("GET", &rg_path("Microsoft.Compute/virtualMachines"), &v(VM))
-        .respond_with(ok(200, json!({"value": docs})))
+    let page2 = vec![with_view(vm_doc("d", json!({})), "stopped")];
+    // ARM's next link carries the first request's query and a skip token.
+    let next = format!(
+        "{}{path}?api-version={VM}&%24expand=instanceView&%24skiptoken=p2",
+        server.uri()
+    );
+    arm("GET", &path, &expanded())
+        .respond_with(ok(200, json!({"value": page1, "nextLink": next})))
         .mount(&server)
         .await;
-    for (n, power) in [("a", "running"), ("b", "deallocated"), ("c", "starting")] {
-        arm("GET", &format!("{}/instanceView", vm_path(n)), &v(VM))
-            .respond_with(ok(200, instance_view(power)))
-            .mount(&server)
-            .await;
-    }
-    let o = ListOptions::new().with_page_size(2);
-    let first = p.list_servers_page(&o, None).await.unwrap();
-    let st: Vec<_> = first
-        .items
+    let mut q2 = expanded();
+    q2.push(("$skiptoken", "p2"));
+    arm("GET", &path, &q2)
+        .respond_with(ok(200, json!({"value": page2})))
+        .mount(&server)
+        .await;
+
+    let all: Vec<Server> = p
+        .list_servers(ListOptions::new())
+        .try_collect()
+        .await
+        .unwrap();
+    let st: Vec<_> = all
         .iter()
-        .map(|s| (s.name.clone(), s.status.clone()))
+        .map(|s| (s.name.as_str(), s.status.clone()))
         .collect();
     assert_eq!(
         st,
         vec![
-            ("a".into(), ServerStatus::Active),
-            ("b".into(), ServerStatus::Stopped)
+            ("a", ServerStatus::Active),
+            ("b", ServerStatus::Stopped),
+            ("c", ServerStatus::Other("starting".into())),
+            ("d", ServerStatus::Stopped),
         ]
     );
-    let token = first.next.expect("a second page");
+    assert_eq!(all[0].tags, vec!["web".to_owned()]);
+    // the raw document is the VM as listed, instance view included
+    assert_eq!(*all[1].raw.as_ref().unwrap().as_json().unwrap(), page1[1]);
+    // one request per ARM page, none per VM
+    let sent = arm_requests(&server).await;
+    assert_eq!(sent.len(), 2, "{sent:#?}");
+    assert!(
+        sent.iter().all(|r| !r.contains("/instanceView")),
+        "{sent:#?}"
+    );
+    assert_eq!(p.request_count(), 2);
+
+    // Slices of two: the page token resumes inside the ARM page, then on the next one.
+    let o = ListOptions::new().with_page_size(2);
+    let first = p.list_servers_page(&o, None).await.unwrap();
+    let names: Vec<_> = first.items.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let token = first.next.expect("a second slice");
     let token: hybrid_core::PageToken =
         serde_json::from_str(&serde_json::to_string(&token).unwrap()).unwrap();
     let second = p.list_servers_page(&o, Some(token)).await.unwrap();
@@ -416,23 +462,34 @@ async fn listing_servers_slices_pages_and_reads_instance_views() {
         second.items[0].status,
         ServerStatus::Other("starting".into())
     );
-    assert!(second.next.is_none());
-    // by name: only the match's instance view is read
-    let before = received(&server, "GET", &format!("{}/instanceView", vm_path("a")))
+    let third = p.list_servers_page(&o, second.next).await.unwrap();
+    assert_eq!(third.items[0].name, "d");
+    assert!(third.next.is_none());
+    assert!(arm_requests(&server)
         .await
-        .len();
-    let found: Vec<Server> = p
-        .list_servers(ListOptions::new().with_name("c"))
+        .iter()
+        .all(|r| !r.contains("/instanceView")));
+
+    // the whole subscription: the same expansion on VirtualMachines_ListAll
+    arm(
+        "GET",
+        &sub_path("Microsoft.Compute/virtualMachines"),
+        &expanded(),
+    )
+    .respond_with(ok(
+        200,
+        json!({"value": [with_view(vm_doc("e", json!({})), "running")]}),
+    ))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let sub: Vec<Server> = p
+        .list_servers(ListOptions::new().with_filter("scope", "subscription"))
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(
-        received(&server, "GET", &format!("{}/instanceView", vm_path("a")))
-            .await
-            .len(),
-        before
-    );
+    assert_eq!(sub[0].status, ServerStatus::Active);
+
     let e = p
         .list_servers_page(&ListOptions::new().with_filter("status", "x"), None)
         .await
@@ -443,6 +500,189 @@ async fn listing_servers_slices_pages_and_reads_instance_views() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = p
+        .list_servers_page(&ListOptions::new().with_filter("scope", "tenant"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn a_malformed_vm_in_a_page_is_an_invalid_response_naming_it() {
+    let (server, p) = setup().await;
+    arm(
+        "GET",
+        &rg_path("Microsoft.Compute/virtualMachines"),
+        &expanded(),
+    )
+    .respond_with(ok(
+        200,
+        json!({"value": [with_view(vm_doc("a", json!({})), "running"), {"name": "no-id"}]}),
+    ))
+    .mount(&server)
+    .await;
+    let e = p
+        .list_servers_page(&ListOptions::new(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+    assert!(e.message().contains("item 1 of the VM listing"), "{e}");
+}
+
+#[tokio::test]
+async fn vms_listed_without_their_instance_view_have_it_read() {
+    let (server, p) = setup().await;
+    // By location: VirtualMachines_ListByLocation has no `$expand`.
+    let by_loc = sub_path(&format!(
+        "Microsoft.Compute/locations/{LOC}/virtualMachines"
+    ));
+    let docs: Vec<Value> = ["a", "b", "c", "gone"]
+        .iter()
+        .map(|n| vm_doc(n, json!({})))
+        .collect();
+    // listed twice by location; `c` is read three times: in each listing by
+    // location, and in the resource group's listing that leaves its view out
+    arm("GET", &by_loc, &v(VM))
+        .respond_with(ok(200, json!({"value": docs})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    for (n, power, reads) in [
+        ("a", "running", 1),
+        ("b", "deallocated", 1),
+        ("c", "starting", 3),
+    ] {
+        arm("GET", &format!("{}/instanceView", vm_path(n)), &v(VM))
+            .respond_with(ok(200, instance_view(power)))
+            .expect(reads)
+            .mount(&server)
+            .await;
+    }
+    arm("GET", &format!("{}/instanceView", vm_path("gone")), &v(VM))
+        .respond_with(arm_error(404, "ResourceNotFound", "gone"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let got: Vec<Server> = p
+        .list_servers(ListOptions::new().with_filter("location", LOC))
+        .try_collect()
+        .await
+        .unwrap();
+    let st: Vec<_> = got
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.clone()))
+        .collect();
+    // a VM deleted between the page and its instance view is left out
+    assert_eq!(
+        st,
+        vec![
+            ("a", ServerStatus::Active),
+            ("b", ServerStatus::Stopped),
+            ("c", ServerStatus::Other("starting".into())),
+        ]
+    );
+    // the view read joins the raw document, as the expansion would have put it
+    assert_eq!(
+        *got[1].raw.as_ref().unwrap().as_json().unwrap(),
+        with_view(vm_doc("b", json!({})), "deallocated")
+    );
+
+    // The expansion asked for but left out by ARM for one VM: only that one is read.
+    let page =
+        json!({"value": [with_view(vm_doc("a", json!({})), "running"), vm_doc("c", json!({}))]});
+    arm(
+        "GET",
+        &rg_path("Microsoft.Compute/virtualMachines"),
+        &expanded(),
+    )
+    .respond_with(ok(200, page))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let before_a = received(&server, "GET", &format!("{}/instanceView", vm_path("a")))
+        .await
+        .len();
+    let got = p
+        .list_servers_page(&ListOptions::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(got.items[0].status, ServerStatus::Active);
+    assert_eq!(got.items[1].status, ServerStatus::Other("starting".into()));
+    assert_eq!(
+        received(&server, "GET", &format!("{}/instanceView", vm_path("a")))
+            .await
+            .len(),
+        before_a,
+        "a came with its view"
+    );
+    // by name: only the match's instance view is read
+    let found: Vec<Server> = p
+        .list_servers(
+            ListOptions::new()
+                .with_name("c")
+                .with_filter("location", LOC),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        received(&server, "GET", &format!("{}/instanceView", vm_path("a")))
+            .await
+            .len(),
+        before_a
+    );
+}
+
+#[tokio::test]
+async fn a_refused_expansion_lists_without_it_from_then_on() {
+    let (server, p) = setup().await;
+    let path = rg_path("Microsoft.Compute/virtualMachines");
+    arm("GET", &path, &expanded())
+        .respond_with(arm_error(
+            400,
+            "InvalidParameter",
+            "The value 'instanceView' of parameter '$expand' is not allowed without $filter.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    arm("GET", &path, &v(VM))
+        .respond_with(ok(200, json!({"value": [vm_doc("a", json!({}))]})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    arm("GET", &format!("{}/instanceView", vm_path("a")), &v(VM))
+        .respond_with(ok(200, instance_view("running")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    for _ in 0..2 {
+        let got: Vec<Server> = p
+            .list_servers(ListOptions::new())
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].status, ServerStatus::Active);
+    }
+    // Another 400 (not the expansion's) is the caller's error.
+    let (server, p) = setup().await;
+    arm("GET", &path, &expanded())
+        .respond_with(arm_error(400, "BadRequest", "no"))
+        .mount(&server)
+        .await;
+    arm("GET", &path, &v(VM))
+        .respond_with(arm_error(400, "BadRequest", "still no"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = p
+        .list_servers_page(&ListOptions::new(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.message().contains("still no"), "{e}");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use hybrid_azure::http::header::{HeaderMap, HeaderName, HeaderValue};
 use hybrid_azure::http::{ClientOptions, HttpClient, Method, Url};
 use hybrid_azure::ids::Scope;
 use hybrid_azure::lro::Lro;
-use hybrid_azure::protocol::compute::{server_from, InstanceView, VmSize};
+use hybrid_azure::protocol::compute::{listed_server, server_from, InstanceView, VmSize};
 use hybrid_azure::protocol::disks::{snapshot_from, volume_from};
 use hybrid_azure::protocol::images::{gallery_version_from, managed_image_from};
 use hybrid_azure::protocol::network::{
@@ -138,6 +138,45 @@ fn vm_lists() {
         s.image.unwrap().as_str(),
         "MicrosoftWindowsServer:WindowsServer:2012-R2-Datacenter:4.127.20170406"
     );
+}
+
+/// The listing examples as the provider reads a page: the body split into each VM's
+/// text, each decoded once from it; the same servers as the parsed documents give.
+/// With the example instance view joined to each VM (what `$expand=instanceView`
+/// answers), the listed VMs carry the power state.
+#[test]
+fn vm_list_pages_as_listed() {
+    let view = body(&sample("compute/vm-instance-view.json"), "200");
+    for f in [
+        "compute/vm-list-min.json",
+        "compute/vm-list-all-min.json",
+        "compute/vm-list-by-location.json",
+    ] {
+        let mut page = body(&sample(f), "200");
+        for expand in [false, true] {
+            if expand {
+                for v in page["value"].as_array_mut().unwrap() {
+                    v["properties"]["instanceView"] = view.clone();
+                }
+            }
+            let text = serde_json::to_vec_pretty(&page).unwrap();
+            let split = hybrid_azure::http::pagination::split_listing(&text, "value").unwrap();
+            assert_eq!(split.items.len(), 2, "{f}");
+            for (item, doc) in split
+                .items
+                .into_iter()
+                .zip(page["value"].as_array().unwrap())
+            {
+                let vm = listed_server(RawJson::from_raw(item), 0).unwrap();
+                assert_eq!(vm.has_instance_view, expand, "{f}");
+                assert_eq!(vm.server, server_from(doc.clone()).unwrap(), "{f}");
+                assert_eq!(*vm.server.raw.as_ref().unwrap().as_json().unwrap(), *doc);
+                if expand {
+                    assert_eq!(vm.server.status, ServerStatus::Active, "{f}");
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! Microsoft.Compute calls: virtual machines, VM sizes, SSH public keys.
 
+use hybrid_core::model::RawJson;
 use hybrid_core::{Error, ErrorKind, Result};
 use hybrid_http::{Method, Url};
 use serde_json::Value;
 
 use super::versions::{SSH_PUBLIC_KEYS, VIRTUAL_MACHINES, VM_SIZES};
-use super::{begin, get, group_url, page, sub_url};
+use super::{begin, get, group_url, page, page_raw, sub_url};
 use crate::client::{ArmClient, RawPage};
 use crate::ids::ResourceId;
 use crate::lro::Lro;
@@ -35,39 +36,71 @@ pub async fn get_instance_view(arm: &ArmClient, vm: &ResourceId) -> Result<Value
 }
 
 /// `GET /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Compute/virtualMachines`
-/// (VirtualMachines_List), or the page at `next`.
+/// (VirtualMachines_List), with `$expand=instanceView` when `instance_view`; or the page
+/// at `next` (ARM's `nextLink`, which carries the query of the first request). Each VM
+/// is kept as its JSON text.
+///
+/// `$expand=instanceView` is a parameter of VirtualMachines_List since `api-version`
+/// 2023-03-01 (here [`VIRTUAL_MACHINES`]): each VM then carries
+/// `properties.instanceView` (its power state), and the listing needs no
+/// instance-view read per VM. The specification says the expansion "can only be
+/// specified if a valid $filter option is specified" (the only `$filter` is a scale
+/// set); a VM the answer leaves without an instance view is read with
+/// [`get_instance_view`] by the provider, and a `400` to the expansion makes it list
+/// without it.
 ///
 /// # Errors
-/// As [`ArmClient::list_page`].
-pub async fn list_vms(arm: &ArmClient, next: Option<Url>) -> Result<RawPage> {
-    let first = group_url(arm, NS, "virtualMachines", VIRTUAL_MACHINES);
-    page(arm, first, next, "list_servers").await
+/// As [`ArmClient::list_page_raw`].
+pub async fn list_vms(
+    arm: &ArmClient,
+    instance_view: bool,
+    next: Option<Url>,
+) -> Result<RawPage<RawJson>> {
+    let mut first = group_url(arm, NS, "virtualMachines", VIRTUAL_MACHINES);
+    if instance_view {
+        first
+            .query_pairs_mut()
+            .append_pair("$expand", "instanceView");
+    }
+    page_raw(arm, first, next, "list_servers").await
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.Compute/virtualMachines`
-/// (VirtualMachines_ListAll: the whole subscription), or the page at `next`.
+/// (VirtualMachines_ListAll: the whole subscription), with `$expand=instanceView` when
+/// `instance_view` (as for [`list_vms`]); or the page at `next`. Each VM is kept as its
+/// JSON text.
 ///
 /// # Errors
-/// As [`ArmClient::list_page`].
-pub async fn list_all_vms(arm: &ArmClient, next: Option<Url>) -> Result<RawPage> {
+/// As [`ArmClient::list_page_raw`].
+pub async fn list_all_vms(
+    arm: &ArmClient,
+    instance_view: bool,
+    next: Option<Url>,
+) -> Result<RawPage<RawJson>> {
     let s = arm.scope().subscription_id.clone();
-    let first = arm.url(
+    let mut first = arm.url(
         &["subscriptions", &s, "providers", NS, "virtualMachines"],
         VIRTUAL_MACHINES,
     );
-    page(arm, first, next, "list_servers").await
+    if instance_view {
+        first
+            .query_pairs_mut()
+            .append_pair("$expand", "instanceView");
+    }
+    page_raw(arm, first, next, "list_servers").await
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.Compute/locations/{location}/virtualMachines`
-/// (VirtualMachines_ListByLocation), or the page at `next`.
+/// (VirtualMachines_ListByLocation), or the page at `next`. Each VM is kept as its JSON
+/// text. This call has no `$expand`: its VMs come without instance views.
 ///
 /// # Errors
-/// As [`ArmClient::list_page`].
+/// As [`ArmClient::list_page_raw`].
 pub async fn list_vms_by_location(
     arm: &ArmClient,
     location: &str,
     next: Option<Url>,
-) -> Result<RawPage> {
+) -> Result<RawPage<RawJson>> {
     let s = arm.scope().subscription_id.clone();
     let first = arm.url(
         &[
@@ -81,7 +114,7 @@ pub async fn list_vms_by_location(
         ],
         VIRTUAL_MACHINES,
     );
-    page(arm, first, next, "list_servers").await
+    page_raw(arm, first, next, "list_servers").await
 }
 
 /// `PUT …/virtualMachines/{vm}` (VirtualMachines_CreateOrUpdate), followed as an LRO.

@@ -1,7 +1,7 @@
 //! The `api` stratum: one function per ARM call, on an [`ArmClient`], returning ARM's
 //! documents (`serde_json::Value`, decoded by [`crate::protocol`]), listing pages
-//! ([`RawPage`], whose `next` is a checked `nextLink`) or, for long-running calls, an
-//! [`Lro`] to follow. The provider composes these; they are public so that a caller can
+//! ([`RawPage`], whose `next` is a checked `nextLink`; the VM listings keep each VM as
+//! its JSON text, [`RawJson`]) or, for long-running calls, an [`Lro`] to follow. The provider composes these; they are public so that a caller can
 //! make one exact ARM call the portable API does not cover.
 //!
 //! Every function names its call (`METHOD path`) and its `api-version`
@@ -32,6 +32,7 @@ pub mod images;
 pub mod network;
 pub mod resources;
 
+use hybrid_core::model::RawJson;
 use hybrid_core::Result;
 use hybrid_http::{Method, Url};
 use serde_json::Value;
@@ -88,6 +89,17 @@ pub(crate) async fn page(
     op: &str,
 ) -> Result<RawPage> {
     arm.list_page(next.unwrap_or(first), op).await
+}
+
+/// A listing page with each item as its JSON text: `next` when continuing, else
+/// `first`.
+pub(crate) async fn page_raw(
+    arm: &ArmClient,
+    first: Url,
+    next: Option<Url>,
+    op: &str,
+) -> Result<RawPage<RawJson>> {
+    arm.list_page_raw(next.unwrap_or(first), op).await
 }
 
 /// Sends a long-running request and starts following it.

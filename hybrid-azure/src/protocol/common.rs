@@ -1,10 +1,11 @@
 //! Shapes shared by every resource provider, and the tag mapping.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use hybrid_core::model::Metadata;
 use hybrid_core::{Error, Result};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// ARM's error body: `{"error": {...}}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +42,50 @@ pub struct SubResource {
 /// ARM tags.
 pub type Tags = BTreeMap<String, String>;
 
+/// A string lent by the input when the deserializer can lend it (JSON text without
+/// escapes in the string, or a `serde_json::Value`), copied otherwise: what the
+/// borrowing decoders ([`VirtualMachineRef`](super::compute::VirtualMachineRef)) read
+/// strings as, so that a listing does not copy the strings it only looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+impl Str<'_> {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The string, owned (no copy when it was copied already).
+    pub fn owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+/// ARM tags, borrowed where the input lends them (see [`Str`]).
+pub type TagsRef<'a> = BTreeMap<Str<'a>, Str<'a>>;
+
 /// The prefix of hybrid's tags among ARM tags.
 pub const TAG_PREFIX: &str = "hybrid:tag:";
 /// The prefix reserved for hybrid's own tags.
@@ -58,6 +103,13 @@ fn starts_with_ci(s: &str, prefix: &str) -> bool {
 
 /// Splits ARM tags into hybrid tags (sorted), metadata, and hybrid's own entries.
 pub fn split_tags(arm: &Tags) -> (Vec<String>, Metadata, Tags) {
+    split_tag_pairs(arm.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// [`split_tags`] over name → value pairs in name order (a [`Tags`] or [`TagsRef`]).
+pub fn split_tag_pairs<'t>(
+    arm: impl Iterator<Item = (&'t str, &'t str)>,
+) -> (Vec<String>, Metadata, Tags) {
     let mut tags = Vec::new();
     let mut metadata = Metadata::new();
     let mut own = Tags::new();
@@ -65,9 +117,9 @@ pub fn split_tags(arm: &Tags) -> (Vec<String>, Metadata, Tags) {
         if starts_with_ci(k, TAG_PREFIX) {
             tags.push(k[TAG_PREFIX.len()..].to_owned());
         } else if starts_with_ci(k, RESERVED_PREFIX) {
-            own.insert(k.to_ascii_lowercase(), v.clone());
+            own.insert(k.to_ascii_lowercase(), v.to_owned());
         } else {
-            metadata.insert(k.clone(), v.clone());
+            metadata.insert(k.to_owned(), v.to_owned());
         }
     }
     tags.sort();

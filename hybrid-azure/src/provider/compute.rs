@@ -1,5 +1,6 @@
 //! Compute: virtual machines, VM sizes, SSH public keys, tags and metadata.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -7,24 +8,35 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use futures::{StreamExt, TryStreamExt};
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{Compute, ItemStream};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
-use hybrid_http::{ExposeSecret, SecretString};
+use hybrid_http::{ExposeSecret, SecretString, Url};
 use serde_json::{json, Value};
 
-use super::{check_filters, check_name, ensure_absent, make_page, sliced, AzureProvider, Cursor};
+use super::{
+    check_filters, check_name, ensure_absent, listing, make_page, sliced, AzureProvider, Cursor,
+};
 use crate::api;
 use crate::api::compute::VmAction;
 use crate::api::resources::TagsOperation;
-use crate::client::decode;
+use crate::client::{decode, RawPage};
 use crate::ids::{self, ResourceId};
 use crate::lro;
 use crate::protocol::common::{arm_tags, check_metadata, split_tags, tag_key, Tags, KEY_NAME_TAG};
 use crate::protocol::compute::{
-    server_status, with_addresses, InstanceView, SshPublicKeyResource, VirtualMachine, VmSize,
+    listed_server, with_addresses, ListedVm, SshPublicKeyResource, VirtualMachine, VmSize,
 };
 use crate::protocol::network::{Cidr, NetworkInterface, PublicIpAddress, VirtualNetwork};
+
+/// Where a VM listing lists from.
+enum VmSource {
+    /// The resource group (VirtualMachines_List).
+    Group,
+    /// The subscription (VirtualMachines_ListAll).
+    Subscription,
+    /// A location of the subscription (VirtualMachines_ListByLocation).
+    Location(String),
+}
 
 /// How many instance views are read at once when listing servers.
 const INSTANCE_VIEW_CONCURRENCY: usize = 8;
@@ -147,28 +159,18 @@ impl AzureProvider {
         Ok(with_addresses(vm.to_server(doc), addresses))
     }
 
-    /// A listed VM with its state from the instance view (`None` when it is gone).
-    async fn with_instance_view(&self, mut doc: Value) -> Result<Option<Server>> {
-        let vm: VirtualMachine = decode(&doc, "a virtual machine")?;
-        let Some(id) = ResourceId::parse(&vm.id) else {
-            return Ok(Some(vm.to_server(doc)));
+    /// A listed VM that came without its instance view, with its state from the
+    /// instance view read now (`None` when the VM is gone meanwhile).
+    async fn with_instance_view(&self, vm: ListedVm) -> Result<Option<Server>> {
+        let Some(id) = ResourceId::parse(vm.server.id.as_str()) else {
+            return Ok(Some(vm.server));
         };
         let view = match api::compute::get_instance_view(self.arm_client(), &id).await {
             Ok(v) => v,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-            props.insert("instanceView".into(), view.clone());
-        }
-        let iv: InstanceView = decode(&view, "an instance view")?;
-        let mut s = vm.to_server(doc);
-        s.status = server_status(
-            vm.properties.provisioning_state.as_deref(),
-            iv.power_state(),
-        );
-        s.fault = iv.fault();
-        Ok(Some(s))
+        vm.with_instance_view(view).map(Some)
     }
 
     /// Turns a finished LRO into the server's current state.
@@ -537,61 +539,86 @@ impl AzureProvider {
         Ok(self.server_operation(format!("create server {}", spec.name), vm_id, lro))
     }
 
+    /// One ARM page of VMs of `source`, each VM as its JSON text: the resource group's
+    /// and the subscription's listings ask for the instance views
+    /// (`$expand=instanceView`) unless ARM has refused that once (`400`), in which case
+    /// the first page is asked for again without it and later listings go without it.
+    async fn vm_list_page(&self, source: &VmSource, next: Option<Url>) -> Result<RawPage<RawJson>> {
+        let arm = self.arm_client();
+        let list = |expand: bool, next: Option<Url>| async move {
+            match source {
+                VmSource::Group => api::compute::list_vms(arm, expand, next).await,
+                VmSource::Subscription => api::compute::list_all_vms(arm, expand, next).await,
+                VmSource::Location(loc) => api::compute::list_vms_by_location(arm, loc, next).await,
+            }
+        };
+        let refused = &self.inner.vm_list_expand_refused;
+        let expand = next.is_none()
+            && !matches!(source, VmSource::Location(_))
+            && !refused.load(Ordering::Relaxed);
+        match list(expand, next.clone()).await {
+            Err(e) if expand && e.http_status() == Some(400) => {
+                tracing::warn!(error = %e, "ARM refused $expand=instanceView on a VM listing; listing without it and reading each VM's instance view");
+                refused.store(true, Ordering::Relaxed);
+                list(false, next).await
+            }
+            r => r,
+        }
+    }
+
     async fn servers_page(
         &self,
         options: &ListOptions,
         token: Option<PageToken>,
     ) -> Result<Page<Server>> {
         check_filters(options, &["scope", "location"], "servers")?;
-        let arm = self.arm_client().clone();
         let scope = options.filters.get("scope").map(String::as_str);
-        let location = options.filters.get("location").cloned();
-        let cursor = Cursor::decode(token.as_ref())?;
-        let (items, next) = match (scope, location) {
-            (_, Some(loc)) => {
-                sliced(cursor, options.page_size, |n| async move {
-                    api::compute::list_vms_by_location(&arm, &loc, n).await
-                })
-                .await?
-            }
-            (Some("subscription"), None) => {
-                sliced(cursor, options.page_size, |n| async move {
-                    api::compute::list_all_vms(&arm, n).await
-                })
-                .await?
-            }
-            (None | Some("resource_group"), None) => {
-                sliced(cursor, options.page_size, |n| async move {
-                    api::compute::list_vms(&arm, n).await
-                })
-                .await?
-            }
+        let source = match (scope, options.filters.get("location")) {
+            (_, Some(loc)) => VmSource::Location(loc.clone()),
+            (Some("subscription"), None) => VmSource::Subscription,
+            (None | Some("resource_group"), None) => VmSource::Group,
             (Some(other), None) => {
                 return Err(Error::invalid_input(format!(
                     "the scope filter is `resource_group` or `subscription`, not {other:?}"
                 )))
             }
         };
+        let cursor = Cursor::decode(token.as_ref())?;
+        let first = cursor.offset;
+        let (items, next) =
+            sliced(cursor, options.page_size, |n| self.vm_list_page(&source, n)).await?;
+        // Each VM decoded once from its text, which becomes its raw document.
+        let mut i = first;
         let page = make_page(
             items,
             next,
-            |v| {
-                let vm: VirtualMachine = decode(&v, "a virtual machine")?;
-                Ok((vm.to_server(Value::Null), v))
+            |doc| {
+                i += 1;
+                listed_server(doc, i - 1)
             },
-            |(s, _)| options.matches(&s.name, &s.tags),
+            |vm| options.matches(&vm.server.name, &vm.server.tags),
         )?;
-        let next = page.next.clone();
-        let servers: Vec<Server> = futures::stream::iter(
-            page.items
-                .into_iter()
-                .map(|(_, doc)| self.with_instance_view(doc)),
-        )
-        .buffered(INSTANCE_VIEW_CONCURRENCY)
-        .try_filter_map(|s| async move { Ok(s) })
-        .try_collect()
-        .await?;
-        Ok(Page::new(servers, next))
+        if page.items.iter().all(|vm| vm.has_instance_view) {
+            return Ok(Page::new(
+                page.items.into_iter().map(|vm| vm.server).collect(),
+                page.next,
+            ));
+        }
+        // Only where the listing gave no instance view (by location, or when ARM left
+        // it out): one instance-view read per such VM, eight at a time.
+        let servers: Vec<Server> =
+            futures::stream::iter(page.items.into_iter().map(|vm| async move {
+                if vm.has_instance_view {
+                    Ok(Some(vm.server))
+                } else {
+                    self.with_instance_view(vm).await
+                }
+            }))
+            .buffered(INSTANCE_VIEW_CONCURRENCY)
+            .try_filter_map(|s| async move { Ok(s) })
+            .try_collect()
+            .await?;
+        Ok(Page::new(servers, page.next))
     }
 
     async fn flavors_page(
@@ -650,7 +677,7 @@ impl AzureProvider {
 impl Compute for AzureProvider {
     fn list_servers(&self, options: ListOptions) -> ItemStream<Server> {
         let p = self.clone();
-        paginate(move |t| {
+        listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.servers_page(&o, t).await }
@@ -749,7 +776,7 @@ impl Compute for AzureProvider {
 
     fn list_flavors(&self, options: ListOptions) -> ItemStream<Flavor> {
         let p = self.clone();
-        paginate(move |t| {
+        listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.flavors_page(&o, t).await }
@@ -782,7 +809,7 @@ impl Compute for AzureProvider {
 
     fn list_key_pairs(&self, options: ListOptions) -> ItemStream<KeyPair> {
         let p = self.clone();
-        paginate(move |t| {
+        listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.key_pairs_page(&o, t).await }

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ByteStream, ImageData, Images, ItemStream};
 use hybrid_core::{Error, ListOptions, Operation, Page, PageToken, ReasonKind, Result};
 use serde_json::{json, Value};
@@ -164,7 +163,7 @@ impl AzureProvider {
 impl Images for AzureProvider {
     fn list_images(&self, options: ListOptions) -> ItemStream<Image> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.images_page(&o, t).await }

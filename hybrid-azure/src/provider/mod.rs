@@ -8,11 +8,13 @@ mod storage;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hybrid_core::gate::gate;
+use hybrid_core::paging::paginate_prefetch;
 use hybrid_core::provider::{Compute, Images, Network, Storage};
 use hybrid_core::{
     Capabilities, Error, ErrorKind, ListOptions, Operation, Page, PageToken, Provider,
@@ -53,6 +55,9 @@ pub(crate) struct Inner {
     pub credential: Arc<dyn Credential>,
     pub sizes: Mutex<Option<(tokio::time::Instant, Arc<Vec<Value>>)>>,
     pub wait: WaitOptions,
+    /// Set once ARM has refused `$expand=instanceView` on a VM listing (`400`): VM
+    /// listings are then made without it.
+    pub vm_list_expand_refused: AtomicBool,
 }
 
 /// An Azure subscription's resource group in one location, as a hybrid [`Provider`].
@@ -129,6 +134,7 @@ impl AzureProvider {
                 credential,
                 sizes: Mutex::new(None),
                 wait: WaitOptions::default(),
+                vm_list_expand_refused: AtomicBool::new(false),
             }),
         })
     }
@@ -335,14 +341,14 @@ impl Cursor {
 /// One page of at most `page_size` items of an ARM listing, from `cursor`: the ARM page
 /// is fetched (again, when resuming inside it) and sliced; the token says where the
 /// next slice starts. ARM lists take no page size, so this is how `page_size` holds.
-pub(crate) async fn sliced<F, Fut>(
+pub(crate) async fn sliced<T, F, Fut>(
     cursor: Cursor,
     page_size: Option<u32>,
     fetch: F,
-) -> Result<(Vec<Value>, Option<Cursor>)>
+) -> Result<(Vec<T>, Option<Cursor>)>
 where
     F: FnOnce(Option<Url>) -> Fut,
-    Fut: Future<Output = Result<RawPage>>,
+    Fut: Future<Output = Result<RawPage<T>>>,
 {
     let page = fetch(cursor.page_url()?).await?;
     let len = page.items.len();
@@ -351,7 +357,7 @@ where
         Some(n) if n > 0 => (start + n as usize).min(len),
         _ => len,
     };
-    let items = page.items[start..end].to_vec();
+    let items: Vec<T> = page.items.into_iter().take(end).skip(start).collect();
     let next = if end < len {
         Some(Cursor {
             source: cursor.source,
@@ -369,10 +375,10 @@ where
 }
 
 /// Converts raw items, keeps those `keep` accepts, and makes the page.
-pub(crate) fn make_page<T>(
-    items: Vec<Value>,
+pub(crate) fn make_page<I, T>(
+    items: Vec<I>,
     next: Option<Cursor>,
-    convert: impl Fn(Value) -> Result<T>,
+    mut convert: impl FnMut(I) -> Result<T>,
     keep: impl Fn(&T) -> bool,
 ) -> Result<Page<T>> {
     let mut out = Vec::with_capacity(items.len());
@@ -383,6 +389,21 @@ pub(crate) fn make_page<T>(
         }
     }
     Ok(Page::new(out, next.map(|c| c.encode())))
+}
+
+/// The lazy stream of a listing: [`paginate_prefetch`] on the consumer's task. The
+/// next page's request goes out as soon as the current page arrives, so ARM works on it
+/// while the consumer takes the current page's items; its answer is read and decoded on
+/// the consumer's task once they are used up (one page of decoded items in memory at a
+/// time). Dropping the stream cancels the fetch in flight; a consumer that stops early
+/// may cause one request more than it takes.
+pub(crate) fn listing<T, F, Fut>(fetch: F) -> hybrid_core::provider::ItemStream<T>
+where
+    T: Send + 'static,
+    F: FnMut(Option<PageToken>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
+{
+    paginate_prefetch(fetch, None)
 }
 
 /// Checks that `options.filters` only holds keys this listing understands.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::*;
-use hybrid_core::paging::{error_stream, paginate};
+use hybrid_core::paging::error_stream;
 use hybrid_core::provider::{ItemStream, Network};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, ReasonKind, Result};
 use serde_json::{json, Value};
@@ -293,7 +293,7 @@ impl AzureProvider {
 impl Network for AzureProvider {
     fn list_networks(&self, options: ListOptions) -> ItemStream<hybrid_core::model::Network> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.networks_page(&o, t).await }
@@ -372,7 +372,7 @@ impl Network for AzureProvider {
 
     fn list_subnets(&self, options: ListOptions) -> ItemStream<Subnet> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.subnets_page(&o, t).await }
@@ -486,7 +486,7 @@ impl Network for AzureProvider {
 
     fn list_ports(&self, options: ListOptions) -> ItemStream<Port> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.ports_page(&o, t).await }
@@ -616,7 +616,7 @@ impl Network for AzureProvider {
 
     fn list_security_groups(&self, options: ListOptions) -> ItemStream<SecurityGroup> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.security_groups_page(&o, t).await }
@@ -850,7 +850,7 @@ impl Network for AzureProvider {
 
     fn list_floating_ips(&self, options: ListOptions) -> ItemStream<FloatingIp> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.floating_ips_page(&o, t).await }

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
 use hybrid_core::provider::{ItemStream, Storage};
 use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Result};
 use serde_json::{json, Value};
@@ -79,7 +78,7 @@ impl AzureProvider {
 impl Storage for AzureProvider {
     fn list_volumes(&self, options: ListOptions) -> ItemStream<Volume> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.volumes_page(&o, t).await }
@@ -292,7 +291,7 @@ impl Storage for AzureProvider {
 
     fn list_snapshots(&self, options: ListOptions) -> ItemStream<Snapshot> {
         let p = self.clone();
-        paginate(move |t| {
+        super::listing(move |t| {
             let p = p.clone();
             let o = options.clone();
             async move { p.snapshots_page(&o, t).await }

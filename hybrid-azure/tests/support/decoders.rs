@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use hybrid_azure::client::{decode, ArmClient, ArmResponse};
 use hybrid_azure::credential::TokenResponse;
 use hybrid_azure::http::header::{HeaderMap, HeaderName, HeaderValue};
-use hybrid_azure::http::pagination::{next_link, resolve_next_link};
+use hybrid_azure::http::pagination::{next_link, resolve_next_link, split_listing};
 use hybrid_azure::http::{ClientOptions, HttpClient, Method, Url};
 use hybrid_azure::ids::{ResourceId, Scope};
 use hybrid_azure::lro::{is_terminal, AsyncOperationStatus, Lro};
@@ -17,8 +17,8 @@ use hybrid_azure::protocol::common::{
     name_of, provisioning_status, split_tags, ArmErrorBody, Tags,
 };
 use hybrid_azure::protocol::compute::{
-    data_disk_ids, fingerprint, server_from, server_status, InstanceView, SshPublicKeyResource,
-    VirtualMachine, VmSize,
+    data_disk_ids, fingerprint, listed_server, server_from, server_status, InstanceView,
+    SshPublicKeyResource, VirtualMachine, VmSize,
 };
 use hybrid_azure::protocol::disks::{
     snapshot_from, volume_from, volume_status, Disk, DiskSnapshot,
@@ -35,6 +35,7 @@ use hybrid_azure::protocol::network::{
 use hybrid_azure::protocol::resources::{ResourceGroup, TagsResource};
 use hybrid_azure::throttle::ThrottleOptions;
 use hybrid_azure::AzureConfig;
+use hybrid_core::model::RawJson;
 use serde_json::Value;
 
 /// An ARM client that never sends anything (for starting operations).
@@ -179,6 +180,16 @@ pub(crate) fn decode_one(c: &Value) -> usize {
     ok += usize::from(security_group_from(doc()).is_ok());
     ok += usize::from(floating_ip_from(doc()).is_ok());
     ok += usize::from(decode::<VirtualMachine>(c, "a virtual machine").is_ok());
+    // The listing's decoder (from the text, strings borrowed) accepts exactly what
+    // `VirtualMachine` accepts, into the same server.
+    let owned = serde_json::from_value::<VirtualMachine>(doc())
+        .ok()
+        .map(|vm| vm.to_server(doc()));
+    let listed = RawJson::from_text(c.to_string())
+        .ok()
+        .and_then(|text| listed_server(text, 0).ok())
+        .map(|vm| vm.server);
+    assert_eq!(owned, listed, "the listing's decoder disagrees on {c}");
     if let Some(href) = next_link(c, "value") {
         let base = Url::parse(VM_URL).unwrap();
         ok += usize::from(resolve_next_link(&base, href).is_ok());
@@ -243,6 +254,12 @@ pub(crate) fn decode_all(bytes: &[u8]) -> usize {
     ok += usize::from(
         hybrid_azure::http::errors::parse_error_body(Some("application/json"), bytes).is_some(),
     );
+    // A VM listing page as the provider reads it: split, each item decoded from its text.
+    if let Ok(page) = split_listing(bytes, "value") {
+        for item in page.items {
+            ok += usize::from(listed_server(RawJson::from_raw(item), 0).is_ok());
+        }
+    }
     let parsed = serde_json::from_slice::<Value>(bytes).ok();
     for status in [200, 201, 202] {
         ok += usize::from(start_operation(bytes, status, parsed.as_ref()));

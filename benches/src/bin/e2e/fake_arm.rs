@@ -1,7 +1,9 @@
 //! A fast fake of the Azure calls a VM listing makes: Entra ID's client-credentials
 //! token, the resource group (the provider's connect check), `VirtualMachines_List` in
-//! pages of 1000 with `nextLink`, and each VM's instance view. Every VM and instance view
-//! is rendered once at start, following the azure-rest-api-specs examples.
+//! pages of 1000 with `nextLink` (with `$expand=instanceView`, each VM carries its
+//! instance view and the next link keeps the expansion, as ARM's do), and each VM's
+//! instance view on its own. Every VM and instance view is rendered once at start,
+//! following the azure-rest-api-specs examples.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +36,8 @@ pub(crate) const PAGE: usize = 1000;
 pub(crate) struct FakeArm {
     base: String,
     vms: Vec<Bytes>,
+    /// The VMs with their instance view (`$expand=instanceView`).
+    expanded: Vec<Bytes>,
     views: HashMap<String, Bytes>,
     requests: AtomicU64,
     tokens: AtomicU64,
@@ -48,8 +52,17 @@ fn group_path() -> String {
     format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}")
 }
 
-/// One VM as `VirtualMachines_List` sends it (compact JSON).
-fn vm_doc(i: usize) -> String {
+/// One VM as `VirtualMachines_List` sends it (compact JSON), with its instance view
+/// in `properties.instanceView` when `expanded`.
+fn vm_doc(i: usize, expanded: bool) -> String {
+    let mut doc = vm_value(i);
+    if expanded {
+        doc["properties"]["instanceView"] = view_value(i);
+    }
+    doc.to_string()
+}
+
+fn vm_value(i: usize) -> serde_json::Value {
     let name = vm_name(i);
     let g = group_path();
     let size = ["Standard_D2s_v5", "Standard_B2s", "Standard_D4s_v5"][i % 3];
@@ -79,11 +92,10 @@ fn vm_doc(i: usize) -> String {
         },
         "zones": [format!("{}", i % 3 + 1)]
     })
-    .to_string()
 }
 
 /// A VM's instance view.
-fn view_doc(i: usize) -> String {
+fn view_value(i: usize) -> serde_json::Value {
     let power = if i % 10 == 9 {
         "PowerState/deallocated"
     } else {
@@ -100,19 +112,20 @@ fn view_doc(i: usize) -> String {
             {"code": power, "level": "Info", "displayStatus": "VM running"}
         ]
     })
-    .to_string()
 }
 
 impl FakeArm {
     /// A fake with `n` VMs whose links point at `base`.
     pub(crate) fn new(n: usize, base: String) -> Self {
-        let vms = (0..n).map(|i| Bytes::from(vm_doc(i))).collect();
+        let vms = (0..n).map(|i| Bytes::from(vm_doc(i, false))).collect();
+        let expanded = (0..n).map(|i| Bytes::from(vm_doc(i, true))).collect();
         let views = (0..n)
-            .map(|i| (vm_name(i), Bytes::from(view_doc(i))))
+            .map(|i| (vm_name(i), Bytes::from(view_value(i).to_string())))
             .collect();
         FakeArm {
             base,
             vms,
+            expanded,
             views,
             requests: AtomicU64::new(0),
             tokens: AtomicU64::new(0),
@@ -152,8 +165,11 @@ impl FakeArm {
         let start: usize = server::query_param(req, "$skiptoken")
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
-        let end = (start + PAGE).min(self.vms.len());
-        let items = &self.vms[start.min(end)..end];
+        let expand = server::query_param(req, "$expand")
+            .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+        let all = if expand { &self.expanded } else { &self.vms };
+        let end = (start + PAGE).min(all.len());
+        let items = &all[start.min(end)..end];
         let mut body = BytesMut::with_capacity(items.iter().map(Bytes::len).sum::<usize>() + 512);
         body.extend_from_slice(b"{\"value\":[");
         for (k, v) in items.iter().enumerate() {
@@ -163,12 +179,13 @@ impl FakeArm {
             body.extend_from_slice(v);
         }
         body.extend_from_slice(b"]");
-        if end < self.vms.len() {
+        if end < all.len() {
             body.extend_from_slice(
                 format!(
-                    ",\"nextLink\":\"{}{}/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01&$skiptoken={end}\"",
+                    ",\"nextLink\":\"{}{}/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01{}&$skiptoken={end}\"",
                     self.base,
-                    group_path()
+                    group_path(),
+                    if expand { "&$expand=instanceView" } else { "" },
                 )
                 .as_bytes(),
             );
@@ -253,7 +270,12 @@ impl Handler for FakeArm {
                     &Method::GET,
                     ["subscriptions", s, "resourcegroups", g, "providers", "microsoft.compute", "virtualmachines"],
                 ) if *s == sub && *g == group => {
-                    self.count("GET virtualMachines");
+                    let expand = server::query_param(&req, "$expand").is_some();
+                    self.count(if expand {
+                        "GET virtualMachines?$expand=instanceView"
+                    } else {
+                        "GET virtualMachines"
+                    });
                     self.list(&req)
                 }
                 (
