@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
+use hybrid_core::paging::{paginate, paginate_prefetch};
 use hybrid_core::{
     async_trait, Compute, Error, ErrorKind, Feature, ItemStream, ListOptions, Operation, Page,
     PageToken, Result,
@@ -414,9 +414,22 @@ fn then_power_on_created(method: &'static str, tags: Vec<String>) -> Then<Server
 }
 
 impl VsphereProvider {
+    /// One page of servers, tags included.
     async fn page_servers(
         inner: Arc<Inner>,
         options: ListOptions,
+        token: Option<PageToken>,
+    ) -> Result<Page<Server>> {
+        let page = Self::page_servers_untagged(&inner, &options, token).await?;
+        let items = Self::tag_and_filter(&inner, &options, page.items).await?;
+        Ok(Page::new(items, page.next))
+    }
+
+    /// One page of servers without their tags: the page's `RetrievePropertiesEx` (or
+    /// `ContinueRetrievePropertiesEx`) call.
+    async fn page_servers_untagged(
+        inner: &Inner,
+        options: &ListOptions,
         token: Option<PageToken>,
     ) -> Result<Page<Server>> {
         let (objs, next) = inner
@@ -427,20 +440,26 @@ impl VsphereProvider {
                 token.as_ref(),
             )
             .await?;
-        let mut all = Vec::new();
+        let mut all = Vec::with_capacity(objs.len());
         for o in &objs {
             if is_template(o)? {
                 continue;
             }
             all.push(server(o, &inner.config.flavors)?);
         }
-        // One vAPI call for the whole page's tags.
-        inner.fill_tags(&mut all).await?;
-        let items = all
-            .into_iter()
-            .filter(|s| options.matches(&s.name, &s.tags))
-            .collect();
-        Ok(Page::new(items, next))
+        Ok(Page::new(all, next))
+    }
+
+    /// Fills the tags of a page's servers (one vAPI call for the whole page) and applies
+    /// the name and tag filters.
+    async fn tag_and_filter(
+        inner: &Inner,
+        options: &ListOptions,
+        mut servers: Vec<Server>,
+    ) -> Result<Vec<Server>> {
+        inner.fill_tags(&mut servers).await?;
+        servers.retain(|s| options.matches(&s.name, &s.tags));
+        Ok(servers)
     }
 
     /// Clones server or template `source` into a new VM `name` in the default folder,
@@ -520,9 +539,49 @@ impl VsphereProvider {
 
 #[async_trait]
 impl Compute for VsphereProvider {
+    /// Pages are fetched one ahead ([`paginate_prefetch`] on the consumer's task): the
+    /// next page's `ContinueRetrievePropertiesEx` goes out as soon as a page's answer
+    /// arrives, so vCenter works on it while this page's tags are fetched and its
+    /// servers taken by the consumer; it is read and decoded once they are used up (one
+    /// page of decoded servers in memory at a time). A consumer that stops early may
+    /// cause one SOAP request more than it uses; dropping the stream abandons the fetch
+    /// in flight. An error ends the stream after the servers before it.
     fn list_servers(&self, options: ListOptions) -> ItemStream<Server> {
-        let inner = self.inner.clone();
-        paginate(move |token| VsphereProvider::page_servers(inner.clone(), options.clone(), token))
+        use futures::stream::{self, StreamExt};
+        let pages = {
+            let (inner, options) = (self.inner.clone(), options.clone());
+            // One item per SOAP page: its servers, untagged.
+            paginate_prefetch(
+                move |token| {
+                    let (inner, options) = (inner.clone(), options.clone());
+                    async move {
+                        let page =
+                            VsphereProvider::page_servers_untagged(&inner, &options, token).await?;
+                        Ok(Page::new(vec![page.items], page.next))
+                    }
+                },
+                None,
+            )
+        };
+        // Each page tagged as it is taken; nothing is read or tagged after an error (a
+        // failed tag call leaves the next page untagged).
+        let state = (pages, self.inner.clone(), options, false);
+        stream::unfold(state, |(mut pages, inner, options, failed)| async move {
+            if failed {
+                return None;
+            }
+            let page = match pages.next().await? {
+                Ok(servers) => VsphereProvider::tag_and_filter(&inner, &options, servers).await,
+                Err(e) => Err(e),
+            };
+            let failed = page.is_err();
+            Some((page, (pages, inner, options, failed)))
+        })
+        .flat_map(|page| match page {
+            Ok(items) => stream::iter(items.into_iter().map(Ok)).left_stream(),
+            Err(e) => stream::once(futures::future::ready(Err(e))).right_stream(),
+        })
+        .boxed()
     }
 
     async fn list_servers_page(

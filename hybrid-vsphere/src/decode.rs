@@ -134,7 +134,7 @@ fn answer_readers(out: &mut Out, method: &str, resp: &Node) {
         |s| s.user_name.clone(),
     );
 
-    let result = read_result(method, resp);
+    let result = read_result(method, resp.clone());
     out.push("RetrieveResult", result.as_ref().map_err(clone_err), |r| {
         format!("{} objects", r.objects.len())
     });

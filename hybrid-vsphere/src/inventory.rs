@@ -624,7 +624,7 @@ mod tests {
     use crate::protocol::xml::parse;
 
     fn objects(xml: &str) -> Vec<ObjectContent> {
-        RetrieveResult::from_node(&parse(xml).unwrap())
+        RetrieveResult::from_node(parse(xml).unwrap())
             .unwrap()
             .objects
     }

@@ -4,7 +4,8 @@
 //! (`about.apiType` `HostAgent`) is refused with `ErrorKind::Unsupported` before any
 //! credential is sent.
 //!
-//! It speaks vim25 SOAP (XML read and written by quick-xml's serde support):
+//! It speaks vim25 SOAP (XML written by quick-xml's serde support, read by its event
+//! reader):
 //! - sessions: `RetrieveServiceContent`, `SessionManager.Login` with the
 //!   `vmware_soap_session` cookie, one re-login after a `NotAuthenticated` fault, `Logout`;
 //! - inventory through the PropertyCollector over ContainerViews, one round trip per

@@ -112,7 +112,15 @@ impl Inner {
     }
 
     async fn refresh(&self) -> Result<()> {
-        self.views.lock().await.clear();
+        // Discovery makes new views: the old ones are destroyed, not left on the
+        // vCenter until the session ends (one set per `check()` otherwise). Best
+        // effort: a view the vCenter no longer has (an expired session) is gone anyway.
+        let old = std::mem::take(&mut *self.views.lock().await);
+        for view in old.into_values() {
+            if let Err(e) = crate::api::property::destroy_view(&self.session, &view).await {
+                tracing::debug!(target: "hybrid_vsphere", view = %view.value, error = %e, "DestroyView failed");
+            }
+        }
         let (facts, mut d) = discover(self).await?;
         d.first_class_disks = self.session.content.vstorage_object_manager.is_some();
         match self.vapi.flavour().await {

@@ -223,7 +223,11 @@ impl Transport {
         let headers = resp.headers().clone();
         // Bounded by `ClientOptions::max_body` and the attempt's timeout.
         let body = resp.bytes().await.map_err(Attempt::Body)?;
-        let body = String::from_utf8_lossy(&body);
+        // Valid UTF-8 (every vCenter answer) is checked at full speed and borrowed.
+        let body = match std::str::from_utf8(&body) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&body),
+        };
         match parse_response(method, &body) {
             Ok(n) if status.is_success() => Ok(n),
             Err(SoapError::Fault { fault, message }) => {

@@ -587,7 +587,7 @@ fn vcsim_fixtures_decode() {
         &fixture("vcsim-vm-hardware.resp.xml"),
     )
     .unwrap();
-    let r = RetrieveResult::from_node(hw.child("returnval").unwrap()).unwrap();
+    let r = RetrieveResult::from_node(hw.child("returnval").unwrap().clone()).unwrap();
     let o = &r.objects[0];
     assert_eq!(o.num::<u32>("config.hardware.numCPU").unwrap(), Some(2));
     let devices = o.get("config.hardware.device").unwrap();
@@ -607,7 +607,7 @@ fn vcsim_fixtures_decode() {
         &fixture("vcsim-task-success.resp.xml"),
     )
     .unwrap();
-    let r = RetrieveResult::from_node(ok.child("returnval").unwrap()).unwrap();
+    let r = RetrieveResult::from_node(ok.child("returnval").unwrap().clone()).unwrap();
     assert_eq!(
         Mor::from_node(r.objects[0].get("info.result").unwrap()).unwrap(),
         Mor::new("VirtualMachine", "vm-72")
@@ -617,7 +617,7 @@ fn vcsim_fixtures_decode() {
         &fixture("vcsim-task-error.resp.xml"),
     )
     .unwrap();
-    let r = RetrieveResult::from_node(err.child("returnval").unwrap()).unwrap();
+    let r = RetrieveResult::from_node(err.child("returnval").unwrap().clone()).unwrap();
     let f = MethodFault::from_localized(r.objects[0].get("info.error").unwrap());
     assert_eq!(f.kind, "InvalidPowerState");
     assert_eq!(crate::error::fault_kind(&f.kind), ErrorKind::Conflict);

@@ -810,3 +810,32 @@ async fn secrets_never_reach_logs_errors_or_debug() {
         }
     }
 }
+
+/// `check()` rediscovers the inventory through new container views: the views it
+/// replaces are destroyed (`DestroyView`), not left on the vCenter for the rest of the
+/// session, and listing afterwards works through the new ones.
+#[tokio::test]
+async fn check_destroys_the_container_views_it_replaces() {
+    use hybrid_core::Provider as _;
+    let fake = FakeVcenter::start(PASSWORD, 3).await;
+    let p = connect(&fake).await;
+    assert_eq!(list(&p).await.unwrap(), 3);
+    // Discovery's views and the VMs' one.
+    let live = fake.live_views();
+    assert!(live >= 2, "{live} views after connect and a listing");
+    for round in 1..=3u64 {
+        let destroyed = fake.count("DestroyView");
+        bounded(Duration::from_secs(5), p.check()).await.unwrap();
+        assert!(
+            fake.count("DestroyView") - destroyed >= live as u64 - 1,
+            "round {round}: the old views are destroyed"
+        );
+        assert!(
+            fake.live_views() <= live,
+            "round {round}: {} views live, {live} before",
+            fake.live_views()
+        );
+        assert_eq!(list(&p).await.unwrap(), 3);
+        assert_eq!(fake.live_views(), live, "round {round}");
+    }
+}

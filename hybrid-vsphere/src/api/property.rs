@@ -56,9 +56,9 @@ pub(crate) async fn destroy_view(s: &Session, view: &Mor) -> Result<()> {
 
 pub(crate) fn read_result(
     method: &str,
-    resp: &crate::protocol::xml::Node,
+    mut resp: crate::protocol::xml::Node,
 ) -> Result<RetrieveResult> {
-    match resp.child("returnval") {
+    match resp.take_child("returnval") {
         // An empty result has no returnval at all.
         None => Ok(RetrieveResult::default()),
         Some(rv) => RetrieveResult::from_node(rv).map_err(|e| shape_error(method, e)),
@@ -110,7 +110,7 @@ pub(crate) async fn retrieve_properties_ex(
         options: RetrieveOptions { max_objects },
     };
     let resp = s.invoke(M, &body, Idempotency::ReadOnly).await?;
-    read_result(M, &resp)
+    read_result(M, resp)
 }
 
 /// `ContinueRetrievePropertiesEx` with a token from an earlier page.
@@ -125,5 +125,5 @@ pub(crate) async fn continue_retrieve_properties_ex(
         token,
     };
     let resp = s.invoke(M, &body, Idempotency::ReadOnly).await?;
-    read_result(M, &resp)
+    read_result(M, resp)
 }

@@ -21,20 +21,21 @@ pub(crate) enum SoapError {
 
 /// Parses a response body for `method`: its `…Response` element on success.
 pub(crate) fn parse_response(method: &str, body: &str) -> Result<Node, SoapError> {
-    let root = xml::parse(body).map_err(|e| {
+    let mut root = xml::parse(body).map_err(|e| {
         SoapError::Malformed(format!(
             "the answer to {method} is not well-formed XML: {e}"
         ))
     })?;
-    let soap_body = root.child("Body").ok_or_else(|| {
+    let mut soap_body = root.take_child("Body").ok_or_else(|| {
         SoapError::Malformed(format!("the answer to {method} is not a SOAP envelope"))
     })?;
     if let Some(fault) = soap_body.child("Fault") {
         return Err(parse_fault(fault));
     }
     let want = format!("{method}Response");
-    soap_body.child(&want).cloned().ok_or_else(|| {
-        let got: Vec<&str> = soap_body.children.iter().map(|(k, _)| k.as_str()).collect();
+    // Moved out of the tree, not copied: a page of inventory is most of the answer.
+    soap_body.take_child(&want).ok_or_else(|| {
+        let got: Vec<&str> = soap_body.children.iter().map(|(k, _)| &**k).collect();
         SoapError::Malformed(format!(
             "the answer to {method} has no <{want}> (found {got:?})"
         ))

@@ -112,7 +112,7 @@ impl UserSession {
 /// One property of one object in a `RetrieveResult`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DynamicProperty {
-    pub(crate) name: String,
+    pub(crate) name: crate::protocol::xml::Name,
     pub(crate) val: Node,
 }
 
@@ -132,21 +132,29 @@ pub(crate) struct ObjectContent {
 }
 
 impl ObjectContent {
-    pub(crate) fn from_node(n: &Node) -> Result<ObjectContent, ShapeError> {
+    /// Reads an `objects` element, moving each property's value out of the tree.
+    pub(crate) fn from_node(n: Node) -> Result<ObjectContent, ShapeError> {
         let obj = Mor::from_node(n.req("obj")?)?;
         let mut props = Vec::new();
-        for p in n.children_named("propSet") {
-            props.push(DynamicProperty {
-                name: p.req_text("name")?.to_owned(),
-                val: p.child("val").cloned().unwrap_or_default(),
-            });
-        }
         let mut missing = Vec::new();
-        for m in n.children_named("missingSet") {
-            missing.push(MissingProperty {
-                path: m.req_text("path")?.to_owned(),
-                fault: m.child("fault").map(MethodFault::from_localized),
-            });
+        for (name, mut c) in n.children {
+            match &*name {
+                "propSet" => {
+                    // Moved out of the tree, not copied.
+                    c.req("name")?;
+                    let name = c
+                        .take_child("name")
+                        .and_then(|n| n.text)
+                        .unwrap_or_default();
+                    let val = c.take_child("val").unwrap_or_default();
+                    props.push(DynamicProperty { name, val });
+                }
+                "missingSet" => missing.push(MissingProperty {
+                    path: c.req_text("path")?.to_owned(),
+                    fault: c.child("fault").map(MethodFault::from_localized),
+                }),
+                _ => {}
+            }
         }
         Ok(ObjectContent {
             obj,
@@ -212,15 +220,18 @@ pub(crate) struct RetrieveResult {
 }
 
 impl RetrieveResult {
-    pub(crate) fn from_node(n: &Node) -> Result<RetrieveResult, ShapeError> {
+    /// Reads a `returnval`, moving the objects out of the tree.
+    pub(crate) fn from_node(n: Node) -> Result<RetrieveResult, ShapeError> {
         let token = n
             .child_text("token")
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
         let objects = n
-            .children_named("objects")
-            .map(ObjectContent::from_node)
+            .children
+            .into_iter()
+            .filter(|(k, _)| k == "objects")
+            .map(|(_, o)| ObjectContent::from_node(o))
             .collect::<Result<_, _>>()?;
         Ok(RetrieveResult { token, objects })
     }

@@ -193,6 +193,11 @@ impl FakeVcenter {
     }
 
     /// Every session id issued so far (vim25 cookies and vAPI session ids).
+    /// The container views created and not destroyed.
+    pub fn live_views(&self) -> usize {
+        lock(&self.shared.state).views.len()
+    }
+
     pub fn issued_sessions(&self) -> Vec<String> {
         lock(&self.shared.state).issued.clone()
     }
@@ -318,6 +323,14 @@ fn obj_of(body: &str, kind: &str) -> Option<String> {
     let open = format!(r#"<obj type="{kind}">"#);
     let i = body.find(&open)? + open.len();
     let end = body[i..].find("</obj>")?;
+    Some(body[i..i + end].to_owned())
+}
+
+/// The text of `<tag type="kind">…</tag>` in `body`.
+fn element_with_type(body: &str, tag: &str, kind: &str) -> Option<String> {
+    let open = format!(r#"<{tag} type="{kind}">"#);
+    let i = body.find(&open)? + open.len();
+    let end = body[i..].find(&format!("</{tag}>"))?;
     Some(body[i..i + end].to_owned())
 }
 
@@ -503,7 +516,16 @@ fn soap_authenticated(
                 ),
             )
         }
-        "DestroyView" => (200, soap_answer(method, "")),
+        "DestroyView" => {
+            let this = element_with_type(body, "_this", "ContainerView");
+            match this.and_then(|v| st.views.remove(&v)) {
+                Some(_) => (200, soap_answer(method, "")),
+                None => soap_fault(
+                    "ManagedObjectNotFound",
+                    "The object has already been deleted",
+                ),
+            }
+        }
         "RetrievePropertiesEx" => {
             let objects = if let Some(view) = obj_of(body, "ContainerView") {
                 match st.views.get(&view).cloned() {
