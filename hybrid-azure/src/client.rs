@@ -4,8 +4,9 @@
 //! It adds the bearer token (from the [`TokenCache`](hybrid_http::TokenCache) in front
 //! of the credential), an `x-ms-correlation-request-id` of its own for each request,
 //! the operation name for errors and traces, and waits first when the
-//! [`Throttle`] says few requests are left. `hybrid-http` sends it: retries (`429`,
-//! `5xx` for idempotent requests, `Retry-After` and `x-ms-retry-after-ms` honoured),
+//! [`Throttle`] says few requests are left. `hybrid-http` sends it: retries (`429` for
+//! every request, `5xx` for idempotent ones, `Retry-After` and `x-ms-retry-after-ms`
+//! honoured),
 //! one token refresh on `401`, error mapping. Errors are then refined for ARM
 //! ([`crate::error`]). Listing follows `nextLink` only on the ARM origin.
 

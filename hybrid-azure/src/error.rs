@@ -69,8 +69,14 @@ const CONFIG_CODES: &[&str] = &[
 /// ARM error codes that mean the request itself is wrong, whatever the status.
 const INPUT_CODES: &[&str] = &["SkuNotAvailable", "InvalidParameter", "BadRequest"];
 
-/// The ARM error code in a message `hybrid-http` built (`METHOD url: Code: message`).
-fn has_code(message: &str, code: &str) -> bool {
+/// Whether `e` carries ARM error code `code`: [`Error::service_code`], which hybrid-http
+/// fills from ARM's error body; for errors built without one, the code at the head of
+/// the message hybrid-http writes (`METHOD url: Code: message`).
+fn has_code(e: &Error, code: &str) -> bool {
+    if let Some(c) = e.service_code() {
+        return c.eq_ignore_ascii_case(code);
+    }
+    let message = e.message();
     message
         .match_indices(code)
         .any(|(i, _)| message[..i].ends_with(": ") && message[i + code.len()..].starts_with(':'))
@@ -79,29 +85,37 @@ fn has_code(message: &str, code: &str) -> bool {
 /// The kind ARM's error code calls for, if it refines the status's.
 fn refined_kind(e: &Error) -> Option<(ErrorKind, bool)> {
     let status = e.http_status()?;
-    let msg = e.message();
     if e.kind() == ErrorKind::QuotaExceeded || e.kind() == ErrorKind::RateLimited {
         return None;
     }
-    let lower = msg.to_ascii_lowercase();
-    if (status == 400 || status == 409)
-        && (lower.contains("quotaexceeded") || lower.contains("quota exceeded"))
-    {
+    let any = |codes: &[&str]| codes.iter().any(|c| has_code(e, c));
+    let quota = match e.service_code() {
+        Some(code) => code.to_ascii_lowercase().contains("quotaexceeded"),
+        None => {
+            let lower = e.message().to_ascii_lowercase();
+            lower.contains("quotaexceeded") || lower.contains("quota exceeded")
+        }
+    };
+    // `OperationNotAllowed` is ARM's code for a quota refusal too; its message says so.
+    let quota = quota
+        || (has_code(e, "OperationNotAllowed")
+            && e.message().to_ascii_lowercase().contains("quota"));
+    if (status == 400 || status == 409) && quota {
         return Some((ErrorKind::QuotaExceeded, false));
     }
-    if BUSY_CODES.iter().any(|c| has_code(msg, c)) {
+    if any(BUSY_CODES) {
         return Some((ErrorKind::Conflict, true));
     }
-    if CONFIG_CODES.iter().any(|c| has_code(msg, c)) {
+    if any(CONFIG_CODES) {
         return Some((ErrorKind::Config, false));
     }
-    if status == 400 && MISSING_CODES.iter().any(|c| has_code(msg, c)) {
+    if status == 400 && any(MISSING_CODES) {
         return Some((ErrorKind::NotFound, false));
     }
-    if status == 400 && IN_USE_CODES.iter().any(|c| has_code(msg, c)) {
+    if status == 400 && any(IN_USE_CODES) {
         return Some((ErrorKind::Conflict, false));
     }
-    if status == 409 && INPUT_CODES.iter().any(|c| has_code(msg, c)) {
+    if status == 409 && any(INPUT_CODES) {
         return Some((ErrorKind::InvalidInput, false));
     }
     None
@@ -137,6 +151,9 @@ fn with_suffix(e: Error, suffix: &str) -> Error {
     }
     if let Some(id) = e.request_id() {
         out = out.with_request_id(id);
+    }
+    if let Some(code) = e.service_code() {
+        out = out.with_service_code(code);
     }
     if let Some(after) = e.retry_after() {
         out = out.with_retry_after(after);
@@ -247,6 +264,40 @@ mod tests {
             None,
         );
         assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn the_service_code_decides_over_the_message_text() {
+        // hybrid-http does not repeat a code the message already contains, so only the
+        // service code shows it.
+        let busy = http(
+            ErrorKind::Conflict,
+            409,
+            "PUT https://m/x: AnotherOperationInProgress on vm-1, try later",
+        )
+        .with_service_code("AnotherOperationInProgress");
+        let e = refine(busy, Some("c-3"));
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert!(e.is_retryable());
+        assert_eq!(e.service_code(), Some("AnotherOperationInProgress"));
+        assert!(e.message().ends_with("(correlation id c-3)"), "{e}");
+        // A code-like word in the message does not count once the code is known.
+        let e = refine(
+            http(
+                ErrorKind::InvalidInput,
+                400,
+                "PUT https://m/x: NicInUse: quoted by the caller",
+            )
+            .with_service_code("InvalidParameter"),
+            None,
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = refine(
+            http(ErrorKind::InvalidInput, 400, "DELETE https://m/x: in use")
+                .with_service_code("InUseSubnetCannotBeDeleted"),
+            None,
+        );
+        assert_eq!(e.kind(), ErrorKind::Conflict);
     }
 
     #[test]

@@ -425,14 +425,40 @@ async fn a_restart_post_under_503_is_sent_exactly_once() {
 }
 
 #[tokio::test]
-async fn a_restart_post_under_429_is_sent_once_with_the_retry_hint() {
-    // hybrid-http retries a 429 only for idempotent requests, although ARM refused the
-    // request before acting on it; the caller gets the hint.
+async fn a_restart_post_under_429_is_sent_again_after_the_hint() {
+    // ARM refused the request before acting on it, so the POST is sent again once the
+    // Retry-After has passed, and the restart happens once.
     let fake = fake(FakeAzure::builder().servers(1)).await;
     let p = provider(&fake);
     let id = first_server(&p).await;
     let restart = format!("{}/vm-00001/restart", vms_path(&fake));
-    fake.fail_next_with("POST", &restart, 429, 1, RetryAfter::Seconds(3));
+    fake.fail_next_with("POST", &restart, 429, 1, RetryAfter::Seconds(1));
+    let start = std::time::Instant::now();
+    let op = bounded(
+        Duration::from_secs(5),
+        p.reboot_server(&id, RebootKind::Soft),
+    )
+    .await
+    .unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(990),
+        "{:?}",
+        start.elapsed()
+    );
+    let s = bounded(Duration::from_secs(10), op.with_options(fast_wait()).wait())
+        .await
+        .unwrap();
+    assert_eq!(s.status, ServerStatus::Active);
+    assert_eq!(fake.route_count("POST", &format!("{VM}/restart")), 2);
+}
+
+#[tokio::test]
+async fn a_restart_post_under_a_429_storm_ends_rate_limited_with_the_hint() {
+    let fake = fake(FakeAzure::builder().servers(1)).await;
+    let p = provider(&fake);
+    let id = first_server(&p).await;
+    let restart = format!("{}/vm-00001/restart", vms_path(&fake));
+    fake.fail_next_with("POST", &restart, 429, 10, RetryAfter::Millis(20));
     let err = bounded(
         Duration::from_secs(5),
         p.reboot_server(&id, RebootKind::Soft),
@@ -440,8 +466,8 @@ async fn a_restart_post_under_429_is_sent_once_with_the_retry_hint() {
     .await
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
-    assert_eq!(fake.route_count("POST", &format!("{VM}/restart")), 1);
+    assert_eq!(err.retry_after(), Some(Duration::from_millis(20)));
+    assert_eq!(fake.route_count("POST", &format!("{VM}/restart")), 4);
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use crate::auth::{AuthHeader, Authorizer};
 use crate::errors::{decode_json, decode_json_with, FailedResponse};
 use crate::options::ClientOptions;
 use crate::redact::{mark_sensitive, redact_url, RedactedHeaders};
-use crate::retry::{is_idempotent_method, is_retryable_status, RetryPolicy};
+use crate::retry::{is_idempotent_method, is_retryable_status_for, RetryPolicy};
 
 const MAX_REDIRECTS: usize = 5;
 
@@ -457,6 +457,9 @@ impl RequestBuilder {
     }
 
     /// Sets the per-attempt timeout (overrides [`ClientOptions::request_timeout`]).
+    /// Unless [`deadline`](Self::deadline) is also set, a timeout longer than the retry
+    /// policy's total deadline extends that deadline to the timeout, so the attempt can
+    /// use all of it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -493,8 +496,8 @@ impl RequestBuilder {
     /// whatever its status, for services whose error bodies the caller maps itself
     /// (vSphere's vAPI errors carry their kind in the body, not the status).
     ///
-    /// Everything else is as for `send`: a retryable status (408, 429, 5xx) of an
-    /// idempotent request is retried while attempts remain and only the last answer is
+    /// Everything else is as for `send`: a `429`, and a retryable status (408, 5xx) of
+    /// an idempotent request, is retried while attempts remain and only the last answer is
     /// returned; a `401` with an [`auth`](Self::auth) authorizer invalidates the token and
     /// is retried once; redirects are followed only within the same origin.
     ///
@@ -605,9 +608,14 @@ impl Exec {
             (None, false) => Some(opts.request_timeout),
             (None, true) => None,
         };
+        // A request's own attempt timeout longer than the policy's total deadline (a
+        // large upload, a slow report) extends the deadline to one whole attempt.
         let total = match (self.req.deadline, streaming) {
             (Some(d), _) => Some(d),
-            (None, false) => Some(policy.total_deadline),
+            (None, false) => Some(match self.req.timeout {
+                Some(t) => policy.total_deadline.max(t),
+                None => policy.total_deadline,
+            }),
             (None, true) => None,
         };
         let start = Instant::now();
@@ -694,9 +702,8 @@ impl Exec {
                         }
                     }
                     if self.req.any_status {
-                        let retry_now = idempotent
-                            && !streaming
-                            && is_retryable_status(status)
+                        let retry_now = !streaming
+                            && is_retryable_status_for(status, idempotent)
                             && counted < policy.max_attempts;
                         if !retry_now {
                             return Ok(Response {
@@ -734,7 +741,7 @@ impl Exec {
                 Failure::Status {
                     status, headers, ..
                 } => (
-                    idempotent && !streaming && is_retryable_status(*status),
+                    !streaming && is_retryable_status_for(*status, idempotent),
                     crate::retry::retry_after(headers, std::time::SystemTime::now()),
                 ),
             };

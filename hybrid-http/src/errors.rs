@@ -325,8 +325,10 @@ pub struct FailedResponse<'a> {
 }
 
 impl FailedResponse<'_> {
-    /// The error for this response: kind, clean message, HTTP status, request id and
-    /// retry hint (the context is left to the caller).
+    /// The error for this response: kind, clean message, HTTP status, the service's own
+    /// error code ([`Error::service_code`]: ARM's `code`, Neutron's `type`, Nova's fault
+    /// name, OAuth's `error`; never for an authentication endpoint, whose body is not
+    /// read), request id and retry hint (the context is left to the caller).
     pub fn to_error(self) -> Error {
         self.to_error_with_note("")
     }
@@ -361,6 +363,12 @@ impl FailedResponse<'_> {
             (None, false) => format!("{target}: {status_text}"),
         } + note;
         let mut err = Error::new(kind, message).with_http_status(self.status.as_u16());
+        if let Some(code) = service.as_ref().and_then(|s| s.code.as_deref()) {
+            // Nova's numeric `code` repeats the status; only names identify an error.
+            if !code.chars().all(|c| c.is_ascii_digit()) {
+                err = err.with_service_code(code);
+            }
+        }
         if let Some(id) = request_id(self.headers) {
             err = err.with_request_id(id);
         }
@@ -645,6 +653,52 @@ mod tests {
         .to_error();
         assert!(!auth.message().contains("Instance"), "{auth}");
         assert!(auth.message().contains("404 Not Found"));
+        assert_eq!(e.service_code(), Some("itemNotFound"));
+        assert_eq!(auth.service_code(), None, "an auth body is never read");
+    }
+
+    #[test]
+    fn the_service_code_is_kept_whatever_the_body_style() {
+        let url = Url::parse("https://127.0.0.1/x").unwrap();
+        let headers = HeaderMap::new();
+        let err = |status: u16, body: &[u8]| {
+            FailedResponse {
+                method: &Method::DELETE,
+                url: &url,
+                status: StatusCode::from_u16(status).unwrap(),
+                headers: &headers,
+                body,
+                auth_endpoint: false,
+            }
+            .to_error()
+        };
+        let arm = err(
+            400,
+            br#"{"error": {"code": "InUseSubnetCannotBeDeleted", "message": "Subnet default is in use by InUseSubnetCannotBeDeleted-ish text"}}"#,
+        );
+        assert_eq!(arm.service_code(), Some("InUseSubnetCannotBeDeleted"));
+        let neutron = err(
+            409,
+            br#"{"NeutronError": {"type": "SubnetInUse", "message": "Unable to complete operation", "detail": ""}}"#,
+        );
+        assert_eq!(neutron.service_code(), Some("SubnetInUse"));
+        let oauth = err(
+            400,
+            br#"{"error": "invalid_scope", "error_description": "AADSTS70011: bad scope"}"#,
+        );
+        assert_eq!(oauth.service_code(), Some("invalid_scope"));
+        let keystone = err(
+            409,
+            br#"{"error": {"code": 409, "message": "Conflict occurred", "title": "Conflict"}}"#,
+        );
+        assert_eq!(
+            keystone.service_code(),
+            Some("Conflict"),
+            "the title, not 409"
+        );
+        let numeric = err(404, br#"{"message": "gone", "code": "404"}"#);
+        assert_eq!(numeric.service_code(), None);
+        assert_eq!(err(502, b"<html>Bad Gateway</html>").service_code(), None);
     }
 
     #[test]

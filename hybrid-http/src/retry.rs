@@ -3,7 +3,10 @@
 //! The rules, applied by [`RequestBuilder::send`](crate::RequestBuilder::send):
 //! - A connect error (nothing reached the server) is always retried, except a failed TLS
 //!   certificate check, which a retry cannot fix.
-//! - `408`, `429` and `5xx` (except `501` and `505`), timeouts and connections lost after
+//! - `429 Too Many Requests` is retried for every request, a `POST` included: the
+//!   service refused it before acting on it (RFC 6585 §4; ARM and Keystone throttle
+//!   this way), so sending it again cannot run it twice.
+//! - `408` and `5xx` (except `501` and `505`), timeouts and connections lost after
 //!   the request was sent are retried only for idempotent requests: `GET`, `HEAD`, `PUT`,
 //!   `DELETE`, `OPTIONS`, `TRACE`, or any request marked
 //!   [`idempotent`](crate::RequestBuilder::idempotent). A `POST` that may have reached
@@ -11,6 +14,7 @@
 //! - The delay is the service's when it asked for one (`x-ms-retry-after-ms`,
 //!   `retry-after-ms`, `Retry-After` in seconds or as an HTTP date), else jittered
 //!   exponential backoff.
+//! - A streamed request body is sent once, whatever the answer.
 //! - No attempt starts after the total deadline, and a requested delay that ends past it
 //!   ends the retries with the error at once.
 
@@ -101,7 +105,9 @@ impl RetryPolicy {
         self
     }
 
-    pub(crate) fn backoff(&self) -> hybrid_core::operation::Backoff {
+    /// The backoff schedule of this policy, for callers that repeat something
+    /// themselves (a poll, a re-login) on the same delays as the requests.
+    pub fn backoff(&self) -> hybrid_core::operation::Backoff {
         hybrid_core::operation::Backoff::new(hybrid_core::WaitOptions {
             timeout: self.total_deadline,
             initial_delay: self.initial_backoff,
@@ -118,6 +124,13 @@ pub fn is_idempotent_method(method: &Method) -> bool {
         *method,
         Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
     )
+}
+
+/// Whether a response with `status` is retried for a request that is (or is not)
+/// idempotent: `429` always (the service refused the request without acting on it),
+/// the others of [`is_retryable_status`] only when `idempotent`.
+pub fn is_retryable_status_for(status: StatusCode, idempotent: bool) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || (idempotent && is_retryable_status(status))
 }
 
 /// Whether a response with `status` is worth retrying for an idempotent request:

@@ -75,6 +75,17 @@ async fn bounded<F: std::future::Future>(limit: Duration, f: F) -> F::Output {
         .expect("the case did not end within its bound")
 }
 
+/// The first image the fake serves.
+async fn first_image(p: &OpenStackProvider) -> hybrid_core::model::Image {
+    p.list_images_page(&ListOptions::new(), None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+        .expect("the fake has an image")
+}
+
 async fn list(p: &OpenStackProvider) -> hybrid_core::Result<usize> {
     p.list_servers_page(&ListOptions::new(), None)
         .await
@@ -173,6 +184,24 @@ async fn a_create_under_503_is_sent_exactly_once() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert_eq!(fake.route_count("POST", "/compute/v2.1/servers"), 1);
     assert_eq!(fake.server_count(), 0);
+}
+
+#[tokio::test]
+async fn a_create_under_429_is_sent_again_after_the_hint_and_creates_one_server() {
+    // Nova's rate limit refused the POST before it ran: sending it again is safe.
+    let fake = fake(FakeOpenStack::builder()).await;
+    let p = connect(&fake).await;
+    let image = first_image(&p).await;
+    fake.fail_next("POST", SERVERS, 429, 1, Some(Duration::from_secs(1)));
+    let spec = CreateServer::new("faults-429", "1").with_image(image.id);
+    let started = std::time::Instant::now();
+    let op = bounded(Duration::from_secs(8), p.create_server(&spec))
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(950));
+    drop(op);
+    assert_eq!(fake.route_count("POST", "/compute/v2.1/servers"), 2);
+    assert_eq!(fake.server_count(), 1);
 }
 
 #[tokio::test]
@@ -280,14 +309,7 @@ async fn an_oversized_body_is_refused_without_reading_it_all() {
 async fn a_build_that_ends_in_error_is_operation_failed() {
     let fake = fake(FakeOpenStack::builder()).await;
     let p = connect(&fake).await;
-    let image = p
-        .list_images_page(&ListOptions::new(), None)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .next()
-        .expect("the fake has an image");
+    let image = first_image(&p).await;
     fake.fail_next_builds(1);
     let op = p
         .create_server(&CreateServer::new("faults-novalidhost", "1").with_image(image.id))
@@ -352,14 +374,7 @@ async fn dropping_a_wait_mid_poll_leaves_no_poller_behind() {
     }))
     .await;
     let p = connect(&fake).await;
-    let image = p
-        .list_images_page(&ListOptions::new(), None)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .next()
-        .expect("the fake has an image");
+    let image = first_image(&p).await;
     let op = p
         .create_server(&CreateServer::new("faults-dropped-wait", "1").with_image(image.id))
         .await

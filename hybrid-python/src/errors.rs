@@ -51,6 +51,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     kw.set_item("message", e.message())?;
     kw.set_item("http_status", e.http_status())?;
     kw.set_item("request_id", e.request_id())?;
+    kw.set_item("service_code", e.service_code())?;
     kw.set_item("provider", ctx.provider.as_deref())?;
     kw.set_item("region", ctx.region.as_deref())?;
     kw.set_item("operation", ctx.operation.as_deref())?;

@@ -49,6 +49,7 @@ def test_get_and_not_found_with_http_facts(os_cloud):
     err = e.value
     assert err.http_status == 404 and err.kind == "not_found"
     assert err.request_id and err.request_id.startswith("req-")
+    assert err.service_code == "itemNotFound"
     assert err.provider == "fake" and err.operation == "get_server"
     assert f"request id {err.request_id}" in str(err)
 

@@ -13,8 +13,8 @@
 //! comes back as HTTP 500 with the fault's type only in the XML body: the HTTP layer
 //! would retry every 500 of a read, but a fault (`ManagedObjectNotFound`,
 //! `NotAuthenticated`, …) is an answer, not a transient failure. So: a connect error is
-//! retried for every call; a timeout, a broken connection, and `408`/`429`/`5xx`
-//! *without* a SOAP fault are retried only for [`Idempotency::ReadOnly`] calls (a
+//! retried for every call, and so is a `429` (refused before it ran); a timeout, a
+//! broken connection, and `408`/`5xx` *without* a SOAP fault are retried only for [`Idempotency::ReadOnly`] calls (a
 //! mutating call such as `CreateVM_Task` is never sent twice once it may have reached
 //! the vCenter); the delay is the answer's `Retry-After` (seconds or HTTP date) when it
 //! has one, else the policy's backoff; no attempt starts after the policy's total
@@ -29,7 +29,6 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
 
-use hybrid_core::operation::{Backoff, WaitOptions};
 use hybrid_core::{Error, ErrorKind, Result};
 use hybrid_http::header::{HeaderMap, COOKIE, SET_COOKIE};
 use hybrid_http::{Bytes, ExposeSecret, HttpClient, RetryPolicy, StatusCode};
@@ -137,13 +136,7 @@ impl Transport {
     async fn call_inner(&self, method: &str, envelope: Bytes, idem: Idempotency) -> Result<Node> {
         let policy = self.http.options().retry.clone();
         let deadline = Instant::now() + policy.total_deadline;
-        let mut backoff = Backoff::new(WaitOptions {
-            timeout: policy.total_deadline,
-            initial_delay: policy.initial_backoff,
-            max_delay: policy.max_backoff,
-            multiplier: policy.multiplier,
-            jitter: policy.jitter,
-        });
+        let mut backoff = policy.backoff();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -160,11 +153,14 @@ impl Transport {
                 Attempt::Http(e) => (e.is_retryable(), None),
                 // The answer was cut or stalled: the call reached the vCenter.
                 Attempt::Body(e) => (idem == Idempotency::ReadOnly && e.is_retryable(), None),
+                // A 429 was refused before it ran, so even a mutating call is sent again.
                 Attempt::Status {
                     status, headers, ..
                 } => (
-                    idem == Idempotency::ReadOnly
-                        && hybrid_http::retry::is_retryable_status(*status),
+                    hybrid_http::retry::is_retryable_status_for(
+                        *status,
+                        idem == Idempotency::ReadOnly,
+                    ),
                     hybrid_http::retry::retry_after(headers, std::time::SystemTime::now()),
                 ),
                 Attempt::Done(_) => (false, None),

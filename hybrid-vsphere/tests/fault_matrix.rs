@@ -282,6 +282,38 @@ async fn mutating_calls_under_503_are_sent_exactly_once() {
 }
 
 #[tokio::test]
+async fn mutating_calls_under_429_are_sent_again_after_the_hint() {
+    // A 429 is a refusal before anything ran, so even a mutating call is sent again.
+    let fake = FakeVcenter::start(PASSWORD, 1).await;
+    let p = connect(&fake).await;
+    fake.fail_next("PowerOnVM_Task", 429, 1, Some(RetryAfter::Seconds(1)));
+    let started = Instant::now();
+    let op = bounded(
+        Duration::from_secs(8),
+        p.start_server(&ServerId::new("vm-100")),
+    )
+    .await
+    .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(950));
+    assert_eq!(fake.count("PowerOnVM_Task"), 2);
+    drop(op);
+
+    fake.fail_next(
+        "POST /api/cis/tagging/category",
+        429,
+        1,
+        Some(RetryAfter::Seconds(0)),
+    );
+    bounded(
+        Duration::from_secs(8),
+        p.create_tag_category("faults-429", "", true, &["VirtualMachine"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.count("POST /api/cis/tagging/category"), 2);
+}
+
+#[tokio::test]
 async fn a_connection_reset_mid_body_is_retried_for_reads_only() {
     let fake = FakeVcenter::start(PASSWORD, 50).await;
     let p = connect(&fake).await;

@@ -10,8 +10,9 @@
 //!
 //! ## What is sent again
 //!
-//! `hybrid-http` retries `408`, `429`, `5xx`, timeouts and lost connections only for
-//! requests that are safe to repeat. Here that is:
+//! `hybrid-http` retries a `429` for every request (ARM refused it before acting on
+//! it), after the `Retry-After` ARM asked for. It retries `408`, `5xx`, timeouts and
+//! lost connections only for requests that are safe to repeat. Here that is:
 //!
 //! - every `GET`, `DELETE` and `PUT`. An ARM `PUT` is create-or-update with the whole
 //!   desired state, idempotent by ARM's contract: a `PUT` whose answer was lost and
@@ -23,8 +24,8 @@
 //!   `Merge` or `Replace`;
 //! - not `restart`, a VM `PATCH` without an etag, nor a tags `Delete`: those are sent
 //!   once, and a `5xx` to them is an error that is not marked retryable (the work may
-//!   have begun). A `429` to them is not retried either (a limit of `hybrid-http`),
-//!   but its error carries ARM's `Retry-After` ([`hybrid_core::Error::retry_after`]).
+//!   have begun). When the attempts run out under a `429` storm, the error carries
+//!   ARM's `Retry-After` ([`hybrid_core::Error::retry_after`]).
 
 pub mod compute;
 pub mod disks;

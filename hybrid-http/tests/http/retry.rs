@@ -263,25 +263,113 @@ async fn x_ms_retry_after_ms_wins_over_retry_after() {
 }
 
 #[tokio::test]
-async fn post_429_is_not_retried_but_carries_the_hint() {
+async fn post_429_is_retried_after_the_hint_as_it_was_refused_unread() {
     bounded(async {
         let server = MockServer::start().await;
         flaky(
             &server,
             "POST",
             1,
-            ResponseTemplate::new(429).insert_header("retry-after", "7"),
+            ResponseTemplate::new(429).insert_header("retry-after", "1"),
         )
         .await;
+        let start = Instant::now();
+        let resp = client()
+            .post(format!("{}/x", server.uri()))
+            .body("payload", "text/plain")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        assert!(start.elapsed() >= ms(990), "waited {:?}", start.elapsed());
+        let sent = requests(&server).await;
+        assert_eq!(sent.len(), 2);
+        assert!(
+            sent.iter().all(|r| r.body == b"payload"),
+            "the same body twice"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn post_429_storm_ends_rate_limited_after_the_attempts_with_the_hint() {
+    bounded(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("x-ms-retry-after-ms", "30"))
+            .mount(&server)
+            .await;
         let err = client()
             .post(format!("{}/x", server.uri()))
             .send()
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(err.retry_after(), Some(ms(30)));
         assert!(err.is_retryable());
-        assert_eq!(requests(&server).await.len(), 1);
+        assert!(err.message().contains("after 4 attempts"), "{err}");
+        assert_eq!(requests(&server).await.len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn post_503_and_408_are_still_sent_once() {
+    bounded(async {
+        for status in [503, 408] {
+            let server = MockServer::start().await;
+            flaky(&server, "POST", 1, ResponseTemplate::new(status)).await;
+            let err = client()
+                .post(format!("{}/x", server.uri()))
+                .send()
+                .await
+                .unwrap_err();
+            assert_eq!(err.http_status(), Some(status));
+            assert_eq!(requests(&server).await.len(), 1, "{status}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_timeout_beyond_the_total_deadline_extends_it() {
+    bounded(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_delay(ms(600))
+                    .set_body_string("slow"),
+            )
+            .mount(&server)
+            .await;
+        let tight = options().with_retry(fast_retry().with_total_deadline(ms(200)));
+        let c = HttpClient::new(tight).unwrap();
+        // The policy's 200 ms deadline alone cuts the answer off …
+        let err = c
+            .get(format!("{}/x", server.uri()))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        // … a request's own 2 s timeout gives the attempt its whole time …
+        let resp = c
+            .get(format!("{}/x", server.uri()))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "slow");
+        // … unless the request also sets its own deadline.
+        let err = c
+            .get(format!("{}/x", server.uri()))
+            .timeout(Duration::from_secs(2))
+            .deadline(ms(200))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     })
     .await;
 }

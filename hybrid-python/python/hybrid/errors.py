@@ -3,7 +3,8 @@ subclass per error kind of the Rust library.
 
 Branch on the class (``except hybrid.NotFoundError``) or on ``err.kind``, never on the
 message. Every exception carries what the service said about the failure:
-``http_status``, ``request_id`` (quote it in support tickets), ``provider``,
+``http_status``, ``request_id`` (quote it in support tickets), ``service_code`` (the
+service's own error code, such as ``"itemNotFound"`` or ``"SkuNotAvailable"``), ``provider``,
 ``region``, ``operation``, ``resource``, ``retryable`` and ``retry_after`` (seconds the
 service asked to wait). An unsupported capability raises :class:`UnsupportedError`,
 whose ``reason`` says why — before any request was made.
@@ -58,6 +59,9 @@ class HybridError(Exception):
     http_status: Optional[int]
     #: The service's request id, when it sent one.
     request_id: Optional[str]
+    #: The service's own error code (ARM's ``code``, Neutron's ``type``, Nova's fault
+    #: name), when its error body gave one. Match on it rather than on the message.
+    service_code: Optional[str]
     #: The provider's configured name (for example ``"vsphere-prod"``), when known.
     provider: Optional[str]
     #: The region or location, when known.
@@ -81,6 +85,7 @@ class HybridError(Exception):
         message: Optional[str] = None,
         http_status: Optional[int] = None,
         request_id: Optional[str] = None,
+        service_code: Optional[str] = None,
         provider: Optional[str] = None,
         region: Optional[str] = None,
         operation: Optional[str] = None,
@@ -95,6 +100,7 @@ class HybridError(Exception):
         self.message = description if message is None else message
         self.http_status = http_status
         self.request_id = request_id
+        self.service_code = service_code
         self.provider = provider
         self.region = region
         self.operation = operation
