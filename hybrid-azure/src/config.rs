@@ -42,7 +42,7 @@ use std::path::PathBuf;
 
 use hybrid_core::{Error, Result};
 use hybrid_http::{ClientOptions, SecretString, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::throttle::ThrottleOptions;
 
@@ -173,9 +173,11 @@ pub(crate) fn endpoint_url(s: &str, what: &str, imds: bool) -> Result<Url> {
     Ok(url)
 }
 
-/// One way of getting a token, as a link of the credential chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// One way of getting a token, as a link of the credential chain. Serialized by its
+/// snake-case name (`client_secret`, …) and deserialized by [`parse`](Self::parse),
+/// which also reads the short names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum CredentialKind {
     /// A service principal's client secret.
     ClientSecret,
@@ -186,6 +188,14 @@ pub enum CredentialKind {
     WorkloadIdentity,
     /// The managed identity of the Azure host (IMDS).
     ManagedIdentity,
+}
+
+impl TryFrom<String> for CredentialKind {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        CredentialKind::parse(&s)
+    }
 }
 
 impl CredentialKind {

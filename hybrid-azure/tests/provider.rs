@@ -1293,10 +1293,15 @@ async fn what_azure_lacks_fails_without_a_request() {
         e.unsupported_reason().unwrap().kind,
         ReasonKind::PlatformNever
     );
-    assert_eq!(
-        p.get_router(&RouterId::new("r")).await.unwrap_err().kind(),
-        ErrorKind::Unsupported
-    );
+    // Ungated, the refusal still names the provider, its location and the operation.
+    let info = p.info();
+    assert_eq!(e.context().operation.as_deref(), Some("create_network"));
+    assert_eq!(e.context().provider.as_deref(), Some(info.name.as_str()));
+    assert_eq!(e.context().region, info.region);
+    assert!(e.context().region.is_some());
+    let e = p.get_router(&RouterId::new("r")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert_eq!(e.context().operation.as_deref(), Some("get_router"));
     let e = p
         .create_image(
             &CreateImage::new("i", "vhd", "bare"),

@@ -19,6 +19,10 @@ use hybrid_core::{Error, Provider, Result};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per connection; boxing would only make matching on it clumsier"
+)]
 pub enum CloudConfig {
     /// The in-memory mock provider (feature `mock`).
     #[cfg(feature = "mock")]
@@ -271,17 +275,6 @@ impl std::fmt::Debug for AzureSettings {
 }
 
 #[cfg(feature = "azure")]
-fn credential_kind_name(kind: hybrid_azure::CredentialKind) -> &'static str {
-    use hybrid_azure::CredentialKind as K;
-    match kind {
-        K::ClientSecret => "client_secret",
-        K::ClientCertificate => "client_certificate",
-        K::WorkloadIdentity => "workload_identity",
-        K::ManagedIdentity => "managed_identity",
-    }
-}
-
-#[cfg(feature = "azure")]
 impl Serialize for AzureSettings {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -307,12 +300,7 @@ impl Serialize for AzureSettings {
                 m.serialize_entry("federated_token_file", p)?;
             }
             if !c.credentials.is_empty() {
-                let names: Vec<&str> = c
-                    .credentials
-                    .iter()
-                    .map(|k| credential_kind_name(*k))
-                    .collect();
-                m.serialize_entry("credentials", &names)?;
+                m.serialize_entry("credentials", &c.credentials)?;
             }
             let mut cloud = serde_json::Map::new();
             cloud.insert(

@@ -82,7 +82,8 @@ fn azure_configs_validate_name_clouds_and_never_show_the_secret() {
     let cfg = CloudConfig::from_json(
         r#"{"kind": "azure", "subscription_id": "00000000-0000-0000-0000-000000000001",
             "resource_group": "web", "location": "chinaeast2", "cloud": "china",
-            "tenant_id": "contoso.onmicrosoft.com", "client_id": "app", "client_secret": "s3cr3t-Value"}"#,
+            "tenant_id": "contoso.onmicrosoft.com", "client_id": "app", "client_secret": "s3cr3t-Value",
+            "credentials": ["managed", "client-secret"]}"#,
     )
     .unwrap();
     let CloudConfig::Azure(settings) = &cfg else {
@@ -95,6 +96,14 @@ fn azure_configs_validate_name_clouds_and_never_show_the_secret() {
     assert!(!out.to_string().contains("s3cr3t-Value"), "{out}");
     assert_eq!(out["kind"], "azure");
     assert_eq!(out["resource_group"], "web");
+    // The chain's order, by the names the config reads back.
+    assert_eq!(
+        out["credentials"],
+        serde_json::json!(["managed_identity", "client_secret"])
+    );
+    let back: Vec<hybrid::azure::CredentialKind> =
+        serde_json::from_value(out["credentials"].clone()).unwrap();
+    assert_eq!(back, c.credentials);
     assert_eq!(
         out["cloud"]["resource_manager"],
         hybrid::azure::CloudEnvironment::china().resource_manager

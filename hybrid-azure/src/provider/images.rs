@@ -7,7 +7,7 @@ use hybrid_core::provider::{ByteStream, ImageData, Images, ItemStream};
 use hybrid_core::{Error, ListOptions, Operation, Page, PageToken, ReasonKind, Result};
 use serde_json::{json, Value};
 
-use super::{check_filters, make_page, sliced, unsupported, AzureProvider, Cursor};
+use super::{check_filters, make_page, sliced, AzureProvider, Cursor};
 use crate::api;
 use crate::capabilities::{NO_DOWNLOAD, NO_IMPORT_URL, NO_UPLOAD};
 use crate::client::{decode, ArmClient, RawPage};
@@ -205,13 +205,17 @@ impl Images for AzureProvider {
 
     async fn create_image(&self, _spec: &CreateImage, data: ImageData) -> Result<Operation<Image>> {
         Err(match data {
-            ImageData::Upload { .. } => unsupported(ReasonKind::NotImplemented, NO_UPLOAD),
-            ImageData::Url(_) => unsupported(ReasonKind::NotImplemented, NO_IMPORT_URL),
+            ImageData::Upload { .. } => {
+                self.unsupported("create_image", ReasonKind::NotImplemented, NO_UPLOAD)
+            }
+            ImageData::Url(_) => {
+                self.unsupported("create_image", ReasonKind::NotImplemented, NO_IMPORT_URL)
+            }
         })
     }
 
     async fn download_image(&self, _id: &ImageId) -> Result<ByteStream> {
-        Err(unsupported(ReasonKind::NotImplemented, NO_DOWNLOAD))
+        Err(self.unsupported("download_image", ReasonKind::NotImplemented, NO_DOWNLOAD))
     }
 
     async fn delete_image(&self, id: &ImageId) -> Result<Operation<()>> {

@@ -426,8 +426,15 @@ pub(crate) fn check_filters(options: &ListOptions, known: &[&str], what: &str) -
 }
 
 /// The `Unsupported` error of a capability Azure lacks.
-pub(crate) fn unsupported(kind: ReasonKind, message: &str) -> Error {
-    Error::unsupported(Reason::new(kind, message))
+impl AzureProvider {
+    /// The `Unsupported` error for `operation`, with the reason and this provider's
+    /// name and location, as the gate gives it (reached only by ungated callers).
+    pub(crate) fn unsupported(&self, operation: &str, kind: ReasonKind, message: &str) -> Error {
+        let e = Error::unsupported(Reason::new(kind, message))
+            .with_operation(operation)
+            .with_provider(self.inner.settings.name.clone());
+        e.with_region(self.scope().location.clone())
+    }
 }
 
 /// Checks a name for a new resource: 1–80 letters, digits, `-`, `_`, `.`; starting with

@@ -8,8 +8,8 @@ use hybrid_core::{Error, ErrorKind, ListOptions, Operation, Page, PageToken, Rea
 use serde_json::{json, Value};
 
 use super::{
-    check_filters, check_name, done, ensure_absent, make_page, short_id, sliced, unsupported,
-    AzureProvider, Cursor,
+    check_filters, check_name, done, ensure_absent, make_page, short_id, sliced, AzureProvider,
+    Cursor,
 };
 use crate::api;
 use crate::capabilities::{NO_PROVIDER_NETWORKS, NO_ROUTERS};
@@ -22,8 +22,10 @@ use crate::protocol::network::{
     Cidr, NetworkInterface, NetworkSecurityGroup, PublicIpAddress, SecurityRule, VirtualNetwork,
 };
 
-fn no_routers() -> Error {
-    unsupported(ReasonKind::PlatformNever, NO_ROUTERS)
+impl AzureProvider {
+    fn no_routers(&self, operation: &str) -> Error {
+        self.unsupported(operation, ReasonKind::PlatformNever, NO_ROUTERS)
+    }
 }
 
 /// The subnets of a page of VNets, as one page.
@@ -320,7 +322,11 @@ impl Network for AzureProvider {
         match spec.kind {
             NetworkKind::Overlay => {}
             NetworkKind::Flat | NetworkKind::Vlan => {
-                return Err(unsupported(ReasonKind::PlatformNever, NO_PROVIDER_NETWORKS))
+                return Err(self.unsupported(
+                    "create_network",
+                    ReasonKind::PlatformNever,
+                    NO_PROVIDER_NETWORKS,
+                ))
             }
             ref other => {
                 return Err(Error::invalid_input(format!(
@@ -809,7 +815,7 @@ impl Network for AzureProvider {
     }
 
     fn list_routers(&self, _options: ListOptions) -> ItemStream<Router> {
-        error_stream(no_routers())
+        error_stream(self.no_routers("list_routers"))
     }
 
     async fn list_routers_page(
@@ -817,19 +823,19 @@ impl Network for AzureProvider {
         _options: &ListOptions,
         _page: Option<PageToken>,
     ) -> Result<Page<Router>> {
-        Err(no_routers())
+        Err(self.no_routers("list_routers_page"))
     }
 
     async fn get_router(&self, _id: &RouterId) -> Result<Router> {
-        Err(no_routers())
+        Err(self.no_routers("get_router"))
     }
 
     async fn create_router(&self, _spec: &CreateRouter) -> Result<Operation<Router>> {
-        Err(no_routers())
+        Err(self.no_routers("create_router"))
     }
 
     async fn delete_router(&self, _id: &RouterId) -> Result<Operation<()>> {
-        Err(no_routers())
+        Err(self.no_routers("delete_router"))
     }
 
     async fn add_router_interface(
@@ -837,7 +843,7 @@ impl Network for AzureProvider {
         _router: &RouterId,
         _subnet: &SubnetId,
     ) -> Result<Operation<Router>> {
-        Err(no_routers())
+        Err(self.no_routers("add_router_interface"))
     }
 
     async fn remove_router_interface(
@@ -845,7 +851,7 @@ impl Network for AzureProvider {
         _router: &RouterId,
         _subnet: &SubnetId,
     ) -> Result<Operation<Router>> {
-        Err(no_routers())
+        Err(self.no_routers("remove_router_interface"))
     }
 
     fn list_floating_ips(&self, options: ListOptions) -> ItemStream<FloatingIp> {
