@@ -15,6 +15,7 @@
 //! - A `401` gets one new token and one more try; a failed token request is retried by
 //!   the same rules (Entra ID does not act twice on a token request).
 
+use hybrid_http::test_util::LogCapture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -897,29 +898,6 @@ async fn a_wait_dropped_mid_operation_leaves_no_poller_behind() {
 
 // ---- secrets -------------------------------------------------------------------------
 
-/// Captures every log line at TRACE for the current thread.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 const SUBJECT: &str = "repo:hybrid/hybrid:ref:refs/heads/main";
 
@@ -971,13 +949,7 @@ fn private_key_lines(pem: &str) -> Vec<String> {
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_never_reach_logs_errors_or_debug() {
     let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = logs.install(tracing::Level::TRACE);
     let fake = fake(
         FakeAzure::builder()
             .servers(2)
@@ -1086,7 +1058,7 @@ async fn secrets_never_reach_logs_errors_or_debug() {
         issued.len()
     );
     assert!(errors >= 18, "errors were produced ({errors})");
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.lines().count() > 200, "TRACE logs were captured");
     // Headers were logged — with the token redacted, not left out.
     assert!(

@@ -6,6 +6,7 @@
 //! error before any secret is sent; skipping the certificate check takes an explicit
 //! opt-in and logs a warning.
 
+use hybrid_http::test_util::LogCapture;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -199,40 +200,11 @@ async fn an_unknown_ca_is_refused_with_a_clear_error_before_any_secret_is_sent()
     assert_eq!(fake.request_count(), 0, "nothing reached Entra ID or ARM");
 }
 
-/// Captures log lines.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn skipping_the_certificate_check_is_an_explicit_opt_in_with_a_warning() {
     let (fake, url) = start().await;
     let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = logs.install(tracing::Level::WARN);
 
     // Not by default: neither in code, nor from the environment, nor from a file.
     assert!(!options().danger_accept_invalid_certs);
@@ -249,7 +221,7 @@ async fn skipping_the_certificate_check_is_an_explicit_opt_in_with_a_warning() {
     assert!(!c.http.danger_accept_invalid_certs);
     let c = config(&fake, &url, options());
     assert!(connect(c).await.is_err(), "refused without the opt-in");
-    assert!(!String::from_utf8_lossy(&logs.0.lock().unwrap()).contains("DISABLED"));
+    assert!(!logs.text().contains("DISABLED"));
 
     // In code.
     let c = config(
@@ -274,7 +246,7 @@ async fn skipping_the_certificate_check_is_an_explicit_opt_in_with_a_warning() {
     let c: AzureConfig = serde_json::from_value(file).unwrap();
     connect(c).await.expect("insecure mode from a file");
     drop(_guard);
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     let warnings = logged
         .lines()
         .filter(|l| l.contains("WARN") && l.contains("TLS certificate verification is DISABLED"))

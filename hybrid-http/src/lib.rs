@@ -28,6 +28,8 @@ pub mod options;
 pub mod pagination;
 pub mod redact;
 pub mod retry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use auth::{AuthHeader, Authorizer, Token, TokenCache, TokenHeader, TokenSource};
 pub use client::{HttpClient, RequestBuilder, Response};

@@ -3,6 +3,7 @@
 //! within its deadline, with the requests it cost counted. No panic, no hang: every
 //! case runs under a hard bound. Summarised in `docs/fault-matrix.md`.
 
+use hybrid_http::test_util::LogCapture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -407,29 +408,6 @@ async fn dropping_a_wait_mid_poll_leaves_no_poller_behind() {
     assert_eq!(bounded(Duration::from_secs(3), list(&p)).await.unwrap(), 1);
 }
 
-/// Captures every log line at TRACE for the current thread.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// The matrix again with a known password, every log line captured at TRACE: no
 /// password or token appears in a log line, an error's Display or Debug, or the Debug
 /// of the config and the provider.
@@ -437,13 +415,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 async fn secrets_never_reach_logs_errors_or_debug() {
     const PASSWORD: &str = "Pw-matrix-Zr7q1x9LkT";
     let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = logs.install(tracing::Level::TRACE);
     let fake = fake(
         FakeOpenStack::builder()
             .user("matrix", PASSWORD)
@@ -488,7 +460,7 @@ async fn secrets_never_reach_logs_errors_or_debug() {
 
     let tokens = fake.issued_tokens();
     assert!(tokens.len() >= 3, "the run re-authenticated ({tokens:?})");
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.lines().count() > 50, "TRACE logs were captured");
     // Headers were logged — with the token redacted, not left out.
     assert!(

@@ -10,6 +10,7 @@
 
 mod common;
 
+use hybrid_http::test_util::LogCapture;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -703,29 +704,6 @@ async fn a_hundred_concurrent_calls_after_expiry_make_one_login() {
     );
 }
 
-/// Captures every log line at TRACE for the current thread.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// The matrix again with a known password, every log line captured at TRACE: no
 /// password (nor its basic-auth form) and no session id (vim25 cookie, `UserSession`
 /// key, vAPI `vmware-api-session-id`) appears in a log line, an error's Display or
@@ -735,13 +713,7 @@ async fn secrets_never_reach_logs_errors_or_debug() {
     use base64::Engine as _;
     const WRONG: &str = "Wrong-pw-Qe4Vn8Ys2x";
     let logs = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let _guard = logs.install(tracing::Level::TRACE);
     let fake = FakeVcenter::start(PASSWORD, 3).await;
     let cfg = config(&fake);
     let p = VsphereProvider::connect_with_options(cfg.clone(), options())
@@ -804,7 +776,7 @@ async fn secrets_never_reach_logs_errors_or_debug() {
             && issued.iter().filter(|s| s.starts_with("vapi-")).count() >= 2,
         "the run logged in again several times ({issued:?})"
     );
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.lines().count() > 100, "TRACE logs were captured");
     // Headers were logged — with the credentials redacted, not left out.
     let lower = logged.to_ascii_lowercase();

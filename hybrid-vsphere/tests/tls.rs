@@ -9,9 +9,9 @@
 
 mod common;
 
+use hybrid_http::test_util::LogCapture;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use common::{FakeVcenter, USER};
 use hybrid_core::ErrorKind;
@@ -155,47 +155,18 @@ async fn an_unknown_ca_is_refused_with_a_clear_error() {
     assert!(!err.to_string().contains("attempts"), "not retried: {err}");
 }
 
-/// Captures every log line for the current thread.
-#[derive(Clone, Default)]
-struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
-    type Writer = LogCapture;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn govc_insecure_is_an_explicit_opt_in_with_a_warning() {
     let (fake, tls) = fake_behind_tls().await;
     let logs = LogCapture::default();
-    let guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let guard = logs.install(tracing::Level::WARN);
     let insecure = govc(tls, &[("GOVC_INSECURE", "1".to_owned())]);
     assert!(insecure.insecure);
     VsphereProvider::connect_with_options(insecure, options())
         .await
         .expect("insecure mode accepts the unknown CA");
     drop(guard);
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(
         logged.contains("WARN") && logged.contains("TLS certificate verification is DISABLED"),
         "the opt-in is logged as a warning: {logged}"

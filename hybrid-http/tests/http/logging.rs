@@ -9,7 +9,7 @@ use crate::common::{bounded, client, LogCapture};
 #[tokio::test]
 async fn spans_carry_request_facts_and_logs_carry_no_secrets() {
     let logs = LogCapture::default();
-    let guard = logs.install();
+    let guard = logs.install(tracing::Level::TRACE);
     let server = MockServer::start().await;
     bounded(async {
         Mock::given(method("GET"))

@@ -82,7 +82,7 @@ fn invalid_ca_bundles_are_config_errors() {
 fn insecure_tls_is_opt_in_and_warned_about() {
     let logs = LogCapture::default();
     {
-        let _guard = logs.install();
+        let _guard = logs.install(tracing::Level::TRACE);
         HttpClient::new(opts()).unwrap();
         assert!(
             !logs.text().contains("DISABLED"),
