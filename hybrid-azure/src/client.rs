@@ -336,29 +336,14 @@ impl ArmClient {
         let resp = self
             .execute(Method::GET, url.clone(), None, operation, None)
             .await?;
-        let status = resp.status;
-        let rid = resp.request_id.clone();
-        let doc = resp.value()?;
-        let annotate = |e: Error| {
-            let e = e.with_http_status(status).with_operation(operation);
-            match &rid {
-                Some(id) => e.with_request_id(id.clone()),
-                None => e,
-            }
+        let listing = Listing::new(&resp, &url, operation);
+        let mut doc = resp.value()?;
+        // Moved out of the document, not copied.
+        let items = match doc.get_mut("value").map(Value::take) {
+            Some(Value::Array(a)) => a,
+            _ => return Err(listing.annotate(no_value_array())),
         };
-        let items = match doc.get("value") {
-            Some(Value::Array(a)) => a.clone(),
-            _ => {
-                return Err(annotate(Error::new(
-                    ErrorKind::InvalidResponse,
-                    "the listing response has no `value` array",
-                )))
-            }
-        };
-        let next = match next_link(&doc, "value") {
-            Some(href) => Some(resolve_next_link(&url, href).map_err(annotate)?),
-            None => None,
-        };
+        let next = listing.next(&doc)?;
         Ok(RawPage { items, next })
     }
 
@@ -373,24 +358,15 @@ impl ArmClient {
         let resp = self
             .execute(Method::GET, url.clone(), None, operation, None)
             .await?;
-        let annotate = |e: Error| {
-            let e = e.with_http_status(resp.status).with_operation(operation);
-            match &resp.request_id {
-                Some(id) => e.with_request_id(id.clone()),
-                None => e,
-            }
-        };
-        let listing = match split_listing(&resp.body, "value") {
+        let listing = Listing::new(&resp, &url, operation);
+        let split = match split_listing(&resp.body, "value") {
             Ok(l) => l,
             // Valid JSON without a `value` array, as `list_page` tells them apart.
             Err(_) if serde_json::from_slice::<IgnoredAny>(&resp.body).is_ok() => {
-                return Err(annotate(Error::new(
-                    ErrorKind::InvalidResponse,
-                    "the listing response has no `value` array",
-                )))
+                return Err(listing.annotate(no_value_array()))
             }
             Err(e) => {
-                return Err(annotate(Error::invalid_response(
+                return Err(listing.annotate(Error::invalid_response(
                     format!(
                         "the response to {} is not the expected JSON",
                         hybrid_http::redact::redact_url(&url)
@@ -399,11 +375,8 @@ impl ArmClient {
                 )))
             }
         };
-        let next = match next_link(&listing.rest, "value") {
-            Some(href) => Some(resolve_next_link(&url, href).map_err(annotate)?),
-            None => None,
-        };
-        let items = listing.items.into_iter().map(RawJson::from_raw).collect();
+        let next = listing.next(&split.rest)?;
+        let items = split.items.into_iter().map(RawJson::from_raw).collect();
         Ok(RawPage { items, next })
     }
 
@@ -430,4 +403,48 @@ impl ArmClient {
         }
         Ok(out)
     }
+}
+
+/// What the two listing readers share: the annotation of their errors (status,
+/// operation, request id) and the checked `nextLink`.
+struct Listing<'a> {
+    url: &'a Url,
+    operation: &'a str,
+    status: u16,
+    request_id: Option<String>,
+}
+
+impl<'a> Listing<'a> {
+    fn new(resp: &ArmResponse, url: &'a Url, operation: &'a str) -> Self {
+        Listing {
+            url,
+            operation,
+            status: resp.status,
+            request_id: resp.request_id.clone(),
+        }
+    }
+
+    fn annotate(&self, e: Error) -> Error {
+        let e = e
+            .with_http_status(self.status)
+            .with_operation(self.operation);
+        match &self.request_id {
+            Some(id) => e.with_request_id(id.clone()),
+            None => e,
+        }
+    }
+
+    /// The page's `nextLink`, refused off the ARM origin.
+    fn next(&self, rest: &Value) -> Result<Option<Url>> {
+        next_link(rest, "value")
+            .map(|href| resolve_next_link(self.url, href).map_err(|e| self.annotate(e)))
+            .transpose()
+    }
+}
+
+fn no_value_array() -> Error {
+    Error::new(
+        ErrorKind::InvalidResponse,
+        "the listing response has no `value` array",
+    )
 }
