@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
+use hybrid_core::paging::paginate_prefetch;
 use hybrid_core::{
     async_trait, ByteStream, Error, Feature, ImageData, Images, ItemStream, ListOptions, Operation,
     Page, PageToken, Result,
@@ -92,7 +92,11 @@ async fn page(
 impl Images for VsphereProvider {
     fn list_images(&self, options: ListOptions) -> ItemStream<Image> {
         let inner = self.inner.clone();
-        paginate(move |token| page(inner.clone(), options.clone(), token))
+        // The next page's round trip overlaps the consumer's work on this one.
+        paginate_prefetch(
+            move |token| page(inner.clone(), options.clone(), token),
+            None,
+        )
     }
 
     async fn list_images_page(

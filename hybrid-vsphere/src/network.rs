@@ -5,7 +5,7 @@
 //! NSX networks (NSX Manager's) cannot be deleted here.
 
 use hybrid_core::model::*;
-use hybrid_core::paging::{error_stream, paginate};
+use hybrid_core::paging::{error_stream, paginate_prefetch};
 use hybrid_core::{
     async_trait, Error, ErrorKind, Feature, ItemStream, ListOptions, Network, Operation, Page,
     PageToken, Result,
@@ -45,7 +45,11 @@ async fn page(
 impl Network for VsphereProvider {
     fn list_networks(&self, options: ListOptions) -> ItemStream<hybrid_core::model::Network> {
         let inner = self.inner.clone();
-        paginate(move |token| page(inner.clone(), options.clone(), token))
+        // The next page's SOAP round trip overlaps the consumer's work on this one.
+        paginate_prefetch(
+            move |token| page(inner.clone(), options.clone(), token),
+            None,
+        )
     }
 
     async fn list_networks_page(

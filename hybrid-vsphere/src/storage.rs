@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use hybrid_core::model::*;
-use hybrid_core::paging::paginate;
+use hybrid_core::paging::paginate_prefetch;
 use hybrid_core::{
     async_trait, Error, ErrorKind, ItemStream, ListOptions, Operation, Page, PageToken, Result,
     Storage,
@@ -439,11 +439,15 @@ impl VsphereProvider {
 impl Storage for VsphereProvider {
     fn list_volumes(&self, options: ListOptions) -> ItemStream<Volume> {
         let inner = self.inner.clone();
-        paginate(move |token| {
-            let inner = inner.clone();
-            let options = options.clone();
-            async move { inner.volume_page(&options, token).await }
-        })
+        // The next page's round trip overlaps the consumer's work on this one.
+        paginate_prefetch(
+            move |token| {
+                let inner = inner.clone();
+                let options = options.clone();
+                async move { inner.volume_page(&options, token).await }
+            },
+            None,
+        )
     }
 
     async fn list_volumes_page(
@@ -689,11 +693,15 @@ impl Storage for VsphereProvider {
 
     fn list_snapshots(&self, options: ListOptions) -> ItemStream<Snapshot> {
         let inner = self.inner.clone();
-        paginate(move |token| {
-            let inner = inner.clone();
-            let options = options.clone();
-            async move { inner.snapshot_page(&options, token).await }
-        })
+        // The next page's round trip overlaps the consumer's work on this one.
+        paginate_prefetch(
+            move |token| {
+                let inner = inner.clone();
+                let options = options.clone();
+                async move { inner.snapshot_page(&options, token).await }
+            },
+            None,
+        )
     }
 
     async fn list_snapshots_page(
