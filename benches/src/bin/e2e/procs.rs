@@ -178,6 +178,7 @@ pub(crate) fn child_main(args: &[String]) -> Result<(), String> {
         match task.as_str() {
             "list-openstack" => crate::scen_list::child(args).await,
             "image-openstack" => crate::scen_image::child(args).await,
+            "list-azure" => crate::scen_azure::child(args).await,
             other => Err(format!("no child task {other:?}")),
         }
     })

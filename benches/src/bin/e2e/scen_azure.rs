@@ -2,10 +2,12 @@
 //! and through a raw reqwest + serde baseline making the same requests (the list pages
 //! with `$expand=instanceView`, each VM's power state in its page, as hybrid-azure asks
 //! for them; no request per VM), against the fast ARM fake in a child process. Wall and
-//! CPU time, requests counted by route.
+//! CPU time, requests counted by route; peak RSS of one listing by each side in its own
+//! process (`e2e child list-azure`), the fake being in another.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 use hybrid_azure::http::ClientOptions;
@@ -16,7 +18,7 @@ use serde::Deserialize;
 use crate::fake_arm::{CLIENT, GROUP, LOCATION, SECRET, SUBSCRIPTION, TENANT};
 use crate::measure::{self, median, ms, Cost};
 use crate::os_client::{Sink, Work};
-use crate::procs::FakeProcess;
+use crate::procs::{self, FakeProcess};
 use crate::Settings;
 
 /// The gated provider, connected to the fake at `url`.
@@ -214,10 +216,44 @@ async fn hybrid_list(p: &Arc<dyn Provider>, sink: &mut Sink) -> Result<(), Strin
     Ok(())
 }
 
+/// The sides, in the order of the tables.
+const SIDES: [&str; 2] = ["hybrid", "raw"];
+
+/// One listing in a fresh process (`e2e child list-azure`): peak RSS and RSS before
+/// listing (KiB), medians over `reps` runs alternating the sides; checks that every
+/// child saw the `n` VMs with the checksum `want`.
+fn fresh_rss(url: &str, n: usize, want: u64, reps: usize) -> Result<[(f64, f64); 2], String> {
+    let mut peaks: [Vec<f64>; 2] = Default::default();
+    let mut befores: [Vec<f64>; 2] = Default::default();
+    for rep in 0..reps.max(1) {
+        for k in 0..2 {
+            let side = (k + rep) % 2;
+            let kv = procs::run_child(&[
+                "list-azure".into(),
+                "--impl".into(),
+                SIDES[side].into(),
+                "--url".into(),
+                url.into(),
+            ])?;
+            let count: usize = procs::get(&kv, "count")?;
+            let hash: String = procs::get(&kv, "hash")?;
+            if count != n || hash != format!("{want:x}") {
+                return Err(format!(
+                    "the {} child saw {count} VMs ({hash}); {n} ({want:x}) expected",
+                    SIDES[side]
+                ));
+            }
+            peaks[side].push(procs::get(&kv, "peak_kib")?);
+            befores[side].push(procs::get(&kv, "before_kib")?);
+        }
+    }
+    Ok([0, 1].map(|i| (median(&peaks[i]), median(&befores[i]))))
+}
+
 pub(crate) async fn run(settings: &Settings) -> Result<(), String> {
-    println!("## azure: every VM of a resource group, pages of 1000 with `$expand=instanceView` (medians)\n");
-    println!("| N | latency | side | wall | wall ÷ raw | CPU | CPU ÷ raw | requests (by route) |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("## azure: every VM of a resource group, pages of 1000 with `$expand=instanceView` (medians; ratios against `raw` of the same row; peak RSS of one listing in its own process)\n");
+    println!("| N | latency | side | wall | wall ÷ raw | CPU | CPU ÷ raw | requests (by route) | peak RSS (before listing) | RSS ÷ raw |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for &latency in &settings.azure_latencies_ms {
         let n = settings.azure_vms;
         let fake = FakeProcess::start(&[
@@ -266,24 +302,125 @@ pub(crate) async fn run(settings: &Settings) -> Result<(), String> {
                 );
             }
         }
+        let rss = fresh_rss(&fake.url, n, a.hash, settings.reps.min(3))?;
         let med = |c: &[Cost], f: fn(&Cost) -> f64| median(&c.iter().map(f).collect::<Vec<_>>());
         let (wr, cr) = (
             med(&costs[1], |c| ms(c.wall)),
             med(&costs[1], |c| ms(c.cpu)),
         );
-        for (side, name) in [(0, "hybrid"), (1, "raw")] {
+        for (side, name) in SIDES.iter().enumerate() {
             let (w, c) = (
                 med(&costs[side], |c| ms(c.wall)),
                 med(&costs[side], |c| ms(c.cpu)),
             );
+            let (peak, before) = rss[side];
             println!(
-                "| {n} | {latency} ms | {name} | {w:.0} ms | {:.2} | {c:.0} ms | {:.2} | {} |",
+                "| {n} | {latency} ms | {name} | {w:.0} ms | {:.2} | {c:.0} ms | {:.2} | {} | {:.1} MiB ({:.1}) | {:.2} |",
                 w / wr,
                 c / cr,
-                requests[side]
+                requests[side],
+                peak / 1024.0,
+                before / 1024.0,
+                peak / rss[1].0
             );
         }
     }
     println!();
     Ok(())
+}
+
+/// `e2e child list-azure --impl hybrid|raw --url URL`: connects to the ARM fake at
+/// `URL`, notes the RSS, lists every VM once with the CSV consumer, and reports the
+/// count, the checksum, times and the peak RSS.
+pub(crate) async fn child(args: &[String]) -> Result<(), String> {
+    let side: String = procs::flag(args, "--impl").ok_or("--impl")?;
+    let url: String = procs::flag(args, "--url").ok_or("--url")?;
+    let mut sink = Sink::new(Work::Csv);
+    let c0 = measure::cpu_time();
+    let t0 = Instant::now();
+    let (connect, list, before) = match side.as_str() {
+        "hybrid" => {
+            let p = connect(&url).await?;
+            let connect = t0.elapsed();
+            let before = measure::rss_kib();
+            hybrid_list(&p, &mut sink).await?;
+            (connect, t0.elapsed() - connect, before)
+        }
+        "raw" => {
+            let raw = RawArm::connect(&url).await?;
+            let connect = t0.elapsed();
+            let before = measure::rss_kib();
+            raw.list(&mut sink).await?;
+            (connect, t0.elapsed() - connect, before)
+        }
+        other => return Err(format!("--impl {other:?}")),
+    };
+    let cpu = measure::cpu_time().saturating_sub(c0);
+    println!(
+        "count={} hash={:x} connect_ms={:.3} list_ms={:.3} cpu_ms={:.3} before_kib={before} peak_kib={}",
+        sink.count,
+        sink.hash,
+        ms(connect),
+        ms(list),
+        ms(cpu),
+        measure::peak_rss_kib()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn routes(stats: &serde_json::Value) -> BTreeMap<String, u64> {
+        stats["routes"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn minus(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        a.iter()
+            .map(|(k, v)| (k.clone(), v - b.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+
+    /// Both sides list the same VMs in the same states with the same requests (one
+    /// expanded page request per 1000 VMs, none per VM), through the in-process fake:
+    /// the harness's check that its comparison is fair.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_sides_list_the_same_vms_with_the_same_requests() {
+        let n = 2_345;
+        let (running, fake) = crate::fake_arm::start(n, Duration::ZERO).await.unwrap();
+        let url = running.url();
+        let p = connect(&url).await.unwrap();
+        let raw = RawArm::connect(&url).await.unwrap();
+        let mut keys = Vec::new();
+        for round in 0..2 {
+            let r0 = routes(&fake.stats());
+            let mut a = Sink::new(Work::Csv);
+            hybrid_list(&p, &mut a).await.unwrap();
+            let r1 = routes(&fake.stats());
+            let mut b = Sink::new(Work::Csv);
+            raw.list(&mut b).await.unwrap();
+            let r2 = routes(&fake.stats());
+            let (ha, rb) = (minus(&r1, &r0), minus(&r2, &r1));
+            assert_eq!(ha, rb, "round {round}: the same requests");
+            assert_eq!(
+                ha,
+                BTreeMap::from([("GET virtualMachines?$expand=instanceView".to_owned(), 3)]),
+                "round {round}: three pages, no per-VM read"
+            );
+            assert_eq!((a.count, a.hash), (b.count, b.hash), "round {round}");
+            assert_eq!(a.count, n);
+            keys.push(a.hash);
+        }
+        assert_eq!(keys[0], keys[1]);
+    }
 }
